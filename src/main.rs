@@ -1,0 +1,197 @@
+//! The `gatewatch` command: parses the command line and calls the library.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use gatewatch::config::Config;
+use gatewatch::inspect::CountingInspector;
+use gatewatch::proxy::{BoundListeners, Gateway};
+use gatewatch::shutdown::{self, Shutdown};
+use gatewatch::tls::{ExportFormat, SchoolCa};
+
+/// gatewatch: network-level safeguarding monitor for school BYOD Wi-Fi.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (on embedded defaults when no config is given: explicit proxy on
+    /// 127.0.0.1:3128, data in ./data, CA in ./certs).
+    Run {
+        /// The configuration file (TOML).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Manage the school CA.
+    Ca {
+        #[command(subcommand)]
+        action: CaAction,
+    },
+    /// Check a configuration file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Show the hosts that are spliced without decryption.
+    Bypass {
+        #[command(subcommand)]
+        action: BypassAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaAction {
+    /// Create the school CA if it does not exist yet.
+    Init {
+        /// The configuration file whose `paths.ca_dir` to use (default: ./certs).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Show the school CA's subject, fingerprint and validity.
+    Show {
+        /// The configuration file whose `paths.ca_dir` to use (default: ./certs).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Write the school CA certificate to standard output, for devices to install.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Pem)]
+        format: Format,
+        /// The configuration file whose `paths.ca_dir` to use (default: ./certs).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Pem,
+    Der,
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Parse and validate a configuration file; print a summary.
+    Check {
+        /// The configuration file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BypassAction {
+    /// List the configured and automatically bypassed hosts.
+    List {
+        /// The configuration file (default: embedded defaults).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { config } => run(config),
+        Command::Ca { action } => ca(action),
+        Command::Config {
+            action: ConfigAction::Check { file },
+        } => {
+            let config = Config::load(&file)?;
+            println!("{}: OK\n{}", file.display(), config.summary());
+            Ok(())
+        }
+        Command::Bypass {
+            action: BypassAction::List { config },
+        } => {
+            let config = load_config(config.as_ref())?;
+            println!("Configured ({} hosts, each with its subdomains):", config.bypass.hosts.len());
+            for host in &config.bypass.hosts {
+                println!("  {host}");
+            }
+            let file = config.paths.data_dir.join(gatewatch::proxy::bypass::AUTO_BYPASS_FILE);
+            let auto = gatewatch::proxy::bypass::load_auto(&file);
+            println!("Automatic ({} hosts whose clients rejected the school certificate):", auto.len());
+            for entry in auto {
+                println!("  {} (since {}, after {} rejected handshakes)", entry.host, entry.since_unix, entry.failures);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => Ok(Config::default()),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
+    init_logging();
+    let config = load_config(config.as_ref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listeners = BoundListeners::bind(&config).await?;
+        // The detection engine replaces the counting inspector when it lands.
+        let inspector = Arc::new(CountingInspector::new());
+        let gateway = Gateway::new(config, inspector, listeners)?;
+        let ca = gateway.school_ca();
+        tracing::info!(
+            ca = %ca.cert_path().display(),
+            fingerprint = %ca.fingerprint_sha256(),
+            "school CA ready; devices must trust it (gatewatch ca export)"
+        );
+        let shutdown = Shutdown::new();
+        let trigger = shutdown.clone();
+        tokio::spawn(async move {
+            shutdown::signal().await;
+            tracing::info!("shutdown signal received; finishing open connections");
+            trigger.trigger();
+        });
+        gateway.run(shutdown).await;
+        anyhow::Ok(())
+    })
+}
+
+fn ca(action: CaAction) -> anyhow::Result<()> {
+    match action {
+        CaAction::Init { config } => {
+            let config = load_config(config.as_ref())?;
+            let ca = SchoolCa::load_or_create(&config.paths.ca_dir)?;
+            println!("{}", ca.describe());
+        }
+        CaAction::Show { config } => {
+            let config = load_config(config.as_ref())?;
+            let ca = SchoolCa::load(&config.paths.ca_dir)?;
+            println!("{}", ca.describe());
+        }
+        CaAction::Export { format, config } => {
+            let config = load_config(config.as_ref())?;
+            let ca = SchoolCa::load(&config.paths.ca_dir)?;
+            let bytes = ca.export(match format {
+                Format::Pem => ExportFormat::Pem,
+                Format::Der => ExportFormat::Der,
+            });
+            std::io::stdout().write_all(&bytes).context("cannot write to standard output")?;
+        }
+    }
+    Ok(())
+}
