@@ -320,10 +320,10 @@ impl Validator<'_> {
         let i = &raw.inspect;
         let key = |name| [Step::Key("inspect"), Step::Key(name)];
         let queue_frames = self.in_range(&key("queue_frames"), i.queue_frames, 1, 4096, "")?;
-        let max_stall_ms = self.in_range(&key("max_stall_ms"), i.max_stall_ms, 0, 60_000, " ms")?;
+        self.in_range(&key("max_stall_ms"), i.max_stall_ms, 0, 60_000, " ms")?;
         Ok(InspectConfig {
             queue_frames,
-            max_stall: Duration::from_millis(u64::try_from(max_stall_ms).unwrap_or(60_000)),
+            max_stall: Duration::from_millis(i.max_stall_ms),
         })
     }
 
@@ -372,7 +372,7 @@ fn overlaps(a: SocketAddr, b: SocketAddr) -> bool {
 
 /// A host name in canonical form: lower case, no trailing dot and (when `wildcard`) no leading
 /// `*.`. Returns why the name is not acceptable otherwise.
-pub(crate) fn normalize_host(input: &str, wildcard: bool) -> Result<String, String> {
+fn normalize_host(input: &str, wildcard: bool) -> Result<String, String> {
     if input.chars().any(char::is_whitespace) {
         return Err("it contains a space; write one name per string".into());
     }

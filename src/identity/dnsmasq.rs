@@ -179,10 +179,13 @@ pub fn diff(old: &[DnsmasqLease], new: &[DnsmasqLease], now: UnixTime) -> Vec<Le
         });
     }
     for lease in new {
-        if new_by_ip.get(&lease.ip) != Some(&lease) {
+        if !new_by_ip
+            .get(&lease.ip)
+            .is_some_and(|l| std::ptr::eq(*l, lease))
+        {
             continue; // a duplicate line for the same address: the last one counts
         }
-        let unchanged = old_by_ip.get(&lease.ip).is_some_and(|o| *o == lease);
+        let unchanged = old_by_ip.get(&lease.ip).is_some_and(|o| **o == *lease);
         let live = lease.expiry.as_time() > now;
         if unchanged || !live {
             continue;

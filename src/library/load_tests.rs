@@ -206,10 +206,10 @@ rationale = "Unknown category."
     assert_problem(&problems, "v.toml", 4, "weapons/knife", "must start with `violence/`");
     assert_problem(&problems, "v.toml", 12, "violence/zero", "severity 0 is not within 1..=5");
     assert_problem(&problems, "v.toml", 17, "violence/empty", "`match` is empty");
-    assert_problem(&problems, "v.toml", 22, "violence/bad-re", "unclosed group");
+    assert_problem(&problems, "v.toml", 23, "violence/bad-re", "unclosed group");
     assert_problem(&problems, "v.toml", 32, "violence/heavy", "weight 2000");
     assert_problem(&problems, "v.toml", 39, "violence/no-why", "`rationale` is empty");
-    assert_problem(&problems, "v.toml", 44, "violence/lang", "not a BCP 47");
+    assert_problem(&problems, "v.toml", 45, "violence/lang", "not a BCP 47");
     assert_problem(&problems, "v.toml", 48, "entry #8", "missing `id`");
     assert_problem(&problems, "v.toml", 48, "entry #8", "missing `rationale`");
     assert_problem(&problems, "v.toml", 53, "violence/Caps", "no spaces or capitals");
@@ -259,8 +259,8 @@ rationale = "lower_by without lower; no phrases."
     assert_problem(&problems, "v.toml", 18, "violence/five", "`all` has 5 phrases");
     assert_problem(&problems, "v.toml", 19, "violence/five", "`within` 0");
     assert_problem(&problems, "v.toml", 25, "violence/ghost", "names `films`");
-    assert_problem(&problems, "v.toml", 33, "violence/bad-lower", "`near` has 0 phrases");
-    assert_problem(&problems, "v.toml", 34, "violence/bad-lower", "only applies with `effect");
+    assert_problem(&problems, "v.toml", 32, "violence/bad-lower", "`near` has 0 phrases");
+    assert_problem(&problems, "v.toml", 33, "violence/bad-lower", "only applies with `effect");
     assert_eq!(problems.len(), 7, "{problems:#?}");
 
     // A well-formed exception whose target does not exist fails once the library is known.

@@ -205,11 +205,11 @@ date = "2026-11-20"
     assert_problem(&problems, f, 1, "overlay", "missing `version`");
     assert_problem(&problems, f, 5, "violence/not-school", "must start with `school/`");
     assert_problem(&problems, f, 12, "school/no-category", "missing `category`");
-    assert_problem(&problems, f, 20, "violence/shot", "`reason` is empty");
-    assert_problem(&problems, f, 22, "violence/shot", "`2026-02-30` is not a calendar date");
-    assert_problem(&problems, f, 26, "violence/heavy", "severity 6");
-    assert_problem(&problems, f, 25, "violence/heavy", "missing `reason`");
-    assert_problem(&problems, f, 33, "violence/heavy", "belongs in a [[regrade]]");
+    assert_problem(&problems, f, 19, "violence/shot", "`reason` is empty");
+    assert_problem(&problems, f, 21, "violence/shot", "`2026-02-30` is not a calendar date");
+    assert_problem(&problems, f, 25, "violence/heavy", "severity 6");
+    assert_problem(&problems, f, 24, "violence/heavy", "missing `reason`");
+    assert_problem(&problems, f, 31, "violence/heavy", "belongs in a [[regrade]]");
     assert_eq!(problems.len(), 8, "{problems:#?}");
 }
 
