@@ -443,7 +443,10 @@ mod tests {
         assert_eq!(l.client_id.as_deref(), Some("01:08:00:27:a5:b8:87"));
         assert_eq!(l.hostname.as_deref(), Some("ubuntu"));
         let e = l.to_event().unwrap();
-        assert_eq!((e.kind, e.start, e.source), (LeaseKind::Bind, 1_758_715_683, Source::IscDhcpd));
+        assert_eq!(
+            (e.kind, e.start, e.source),
+            (LeaseKind::Bind, 1_758_715_683, Source::IscDhcpd)
+        );
         assert_eq!(p.report().records, 1);
     }
 
@@ -455,7 +458,10 @@ mod tests {
         assert_eq!((r.records, r.skipped), (3, 0), "{r}");
         assert_eq!(r.ignored, 2, "authoring-byte-order and server-duid");
         let events: Vec<_> = leases.iter().filter_map(DhcpdLease::to_event).collect();
-        let kinds: Vec<_> = events.iter().map(|e| (e.kind, e.hostname.as_deref())).collect();
+        let kinds: Vec<_> = events
+            .iter()
+            .map(|e| (e.kind, e.hostname.as_deref()))
+            .collect();
         assert_eq!(
             kinds,
             vec![

@@ -215,13 +215,21 @@ mod tests {
     fn real_snapshots_parse_completely() {
         let (leases, report) = parse_snapshot(SNAPSHOT_1);
         assert_eq!((report.records, report.skipped, report.ignored), (2, 0, 0));
-        let alice = leases.iter().find(|l| l.hostname.as_deref() == Some("alice-laptop"));
+        let alice = leases
+            .iter()
+            .find(|l| l.hostname.as_deref() == Some("alice-laptop"));
         let alice = alice.expect("alice's lease");
         assert_eq!(alice.mac, mac("00:16:3e:5a:01:0a"));
         assert_eq!(alice.client_id.as_deref(), Some("01:00:16:3e:5a:01:0a"));
         assert!(matches!(alice.expiry, LeaseEnd::At(t) if t > 1_700_000_000));
-        let bob = leases.iter().find(|l| l.hostname.as_deref() == Some("bob-phone"));
-        assert!(bob.expect("bob's lease").mac.unwrap().is_locally_administered());
+        let bob = leases
+            .iter()
+            .find(|l| l.hostname.as_deref() == Some("bob-phone"));
+        assert!(bob
+            .expect("bob's lease")
+            .mac
+            .unwrap()
+            .is_locally_administered());
 
         let (leases, report) = parse_snapshot(SNAPSHOT_2);
         assert_eq!((report.records, report.skipped), (1, 0));
@@ -235,11 +243,16 @@ mod tests {
         let now = 1_795_440_000;
         let binds = diff(&[], &one, now);
         assert_eq!(binds.len(), 2);
-        assert!(binds.iter().all(|e| e.kind == LeaseKind::Bind && e.start == now));
+        assert!(binds
+            .iter()
+            .all(|e| e.kind == LeaseKind::Bind && e.start == now));
         let events = diff(&one, &two, now);
         assert_eq!(events.len(), 1);
         let e = &events[0];
-        assert_eq!((e.kind, e.start, e.source), (LeaseKind::Release, now, Source::Dnsmasq));
+        assert_eq!(
+            (e.kind, e.start, e.source),
+            (LeaseKind::Release, now, Source::Dnsmasq)
+        );
         assert_eq!(e.hostname.as_deref(), Some("bob-phone"));
         assert_eq!(e.mac, mac("3a:9f:01:c2:77:10"));
         assert!(diff(&two, &two, now).is_empty());
@@ -258,13 +271,20 @@ mod tests {
         let (leases, report) = parse_snapshot(text);
         assert_eq!((report.records, report.skipped, report.ignored), (5, 0, 3));
         assert_eq!(leases[0].expiry, LeaseEnd::Never);
-        assert_eq!((leases[0].hostname.as_ref(), leases[0].client_id.as_ref()), (None, None));
+        assert_eq!(
+            (leases[0].hostname.as_ref(), leases[0].client_id.as_ref()),
+            (None, None)
+        );
         assert_eq!(leases[0].mac, mac("02:aa:bb:cc:dd:01"));
         assert_eq!(leases[1].mac, None, "hardware type 6 is not Ethernet");
         assert_eq!(leases[1].client_id.as_deref(), Some("01:02"));
         assert_eq!(leases[2].mac, None);
         assert_eq!(leases[3].iaid, Some(1_234_567));
-        assert_eq!(leases[3].mac, mac("02:aa:bb:cc:dd:01"), "MAC from the DUID-LLT");
+        assert_eq!(
+            leases[3].mac,
+            mac("02:aa:bb:cc:dd:01"),
+            "MAC from the DUID-LLT"
+        );
         assert_eq!(leases[4].iaid, Some(99));
         assert_eq!(leases[4].mac, None, "a DUID-EN has no MAC");
     }
@@ -314,7 +334,10 @@ mod tests {
         let renewed = lease("00:00:00:00:00:0a", 3_000);
         let events = diff(&[a.clone()], &[renewed], 1_500);
         assert_eq!(events.len(), 1);
-        assert_eq!((events[0].kind, events[0].end), (LeaseKind::Bind, LeaseEnd::At(3_000)));
+        assert_eq!(
+            (events[0].kind, events[0].end),
+            (LeaseKind::Bind, LeaseEnd::At(3_000))
+        );
         // Reuse by another device: the old holder is released, the new one bound.
         let b = lease("00:00:00:00:00:0b", 4_000);
         let events = diff(&[a.clone()], &[b], 1_600);
@@ -328,7 +351,10 @@ mod tests {
         );
         // Disappeared after running out: an expiry at the lease end, not at `now`.
         let events = diff(&[a.clone()], &[], 2_500);
-        assert_eq!((events[0].kind, events[0].start), (LeaseKind::Expire, 2_000));
+        assert_eq!(
+            (events[0].kind, events[0].start),
+            (LeaseKind::Expire, 2_000)
+        );
         // A lease already past its end is not bound.
         assert!(diff(&[], &[a], 2_500).is_empty());
     }

@@ -64,7 +64,8 @@ pub struct KeaLease {
 impl KeaLease {
     /// The client's last transaction time (`expire - valid_lifetime`).
     pub fn cltt(&self) -> UnixTime {
-        self.expire.saturating_sub(UnixTime::from(self.valid_lifetime))
+        self.expire
+            .saturating_sub(UnixTime::from(self.valid_lifetime))
     }
 
     /// The event this row stands for: a Bind from cltt to expire for an active or registered
@@ -262,7 +263,10 @@ fn parse_row(c: &Columns, fields: &[&str], line: usize) -> Result<KeaLease, Reco
         .ok_or(RecordError::Invalid("expire"))?;
     let subnet_id = match get(c.subnet_id).unwrap_or("") {
         "" => None,
-        s => Some(s.parse::<u32>().map_err(|_| RecordError::Invalid("subnet_id"))?),
+        s => Some(
+            s.parse::<u32>()
+                .map_err(|_| RecordError::Invalid("subnet_id"))?,
+        ),
     };
     let hostname = match get(c.hostname).unwrap_or("") {
         "" => None,
@@ -336,7 +340,9 @@ mod tests {
         assert_eq!(events[0].end, LeaseEnd::At(rows[0].expire));
         assert_eq!(events[0].end.as_time() - events[0].start, 600);
         // The renewal and the release are for bob's address and device.
-        assert!(events[1..].iter().all(|e| e.ip == events[1].ip && e.mac == events[1].mac));
+        assert!(events[1..]
+            .iter()
+            .all(|e| e.ip == events[1].ip && e.mac == events[1].mac));
         assert!(events[1].mac.unwrap().is_locally_administered());
         assert!(events[3].start >= events[2].start);
         assert_eq!(rows[1].subnet_id, Some(1));
@@ -375,7 +381,10 @@ mod tests {
         );
         assert_eq!(rows.len(), 2, "the 2.2 layout is assumed without a header");
         let bind = rows[0].to_event();
-        assert_eq!((bind.kind, bind.end, bind.start), (LeaseKind::Bind, LeaseEnd::Never, 1_800_000_000));
+        assert_eq!(
+            (bind.kind, bind.end, bind.start),
+            (LeaseKind::Bind, LeaseEnd::Never, 1_800_000_000)
+        );
         let gone = rows[1].to_event();
         assert_eq!((gone.kind, gone.start), (LeaseKind::Release, 1_800_000_000));
     }
@@ -395,7 +404,12 @@ mod tests {
             address,hwaddr\n\
             10.0.0.2,00:0c:29:c3:a0:3a,,600,16420";
         assert!(p.feed(text).is_empty());
-        let errors: Vec<_> = p.report().problems.iter().map(|x| (x.line, x.error)).collect();
+        let errors: Vec<_> = p
+            .report()
+            .problems
+            .iter()
+            .map(|x| (x.line, x.error))
+            .collect();
         assert_eq!(
             errors,
             vec![
@@ -409,7 +423,11 @@ mod tests {
                 (9, RecordError::Invalid("column count")),
             ]
         );
-        assert_eq!(p.report().skipped, 9, "and the header without required columns");
+        assert_eq!(
+            p.report().skipped,
+            9,
+            "and the header without required columns"
+        );
         // The partial row completes with the next chunk.
         let rows = p.feed("00000,1,0,0,,0,\r\n");
         assert_eq!(rows.len(), 1);

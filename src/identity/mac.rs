@@ -194,10 +194,18 @@ mod tests {
             assert_eq!(MacAddr::parse(s), Err(MacParseError::Malformed), "{s:?}");
         }
         // A seventh hex digit, or a separator with nothing after it, is not a suffix.
-        for s in ["aabbccddeeff1", "aa:bb:cc:dd:ee:ff:", "aa:bb:cc:dd:ee:ff:00"] {
+        for s in [
+            "aabbccddeeff1",
+            "aa:bb:cc:dd:ee:ff:",
+            "aa:bb:cc:dd:ee:ff:00",
+        ] {
             assert_eq!(
                 MacAddr::parse_station_id(s).map(|(_, x)| x.is_some()),
-                if s.ends_with(":00") { Ok(true) } else { Err(MacParseError::TrailingText) },
+                if s.ends_with(":00") {
+                    Ok(true)
+                } else {
+                    Err(MacParseError::TrailingText)
+                },
                 "{s:?}"
             );
         }
@@ -213,9 +221,15 @@ mod tests {
 
     #[test]
     fn locally_administered_and_multicast_bits() {
-        assert!(MacAddr::parse("3a:9f:01:c2:77:10").unwrap().is_locally_administered());
-        assert!(MacAddr::parse("02:0c:29:c3:a0:ff").unwrap().is_locally_administered());
-        assert!(!MacAddr::parse("00:16:3e:5a:01:0a").unwrap().is_locally_administered());
+        assert!(MacAddr::parse("3a:9f:01:c2:77:10")
+            .unwrap()
+            .is_locally_administered());
+        assert!(MacAddr::parse("02:0c:29:c3:a0:ff")
+            .unwrap()
+            .is_locally_administered());
+        assert!(!MacAddr::parse("00:16:3e:5a:01:0a")
+            .unwrap()
+            .is_locally_administered());
         assert!(MacAddr::parse("01:00:5e:00:00:01").unwrap().is_multicast());
         assert!(!M.is_multicast());
         assert!(M.is_locally_administered());

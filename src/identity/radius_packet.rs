@@ -141,12 +141,19 @@ impl<'a> RadiusPacket<'a> {
         let status_code = self
             .u32_attribute(ACCT_STATUS_TYPE, "Acct-Status-Type")?
             .ok_or(PacketError::Missing("Acct-Status-Type"))?;
-        let status =
-            AcctStatus::from_code(status_code).ok_or(PacketError::UnsupportedStatus(status_code))?;
-        let delay = self.u32_attribute(ACCT_DELAY_TIME, "Acct-Delay-Time")?.unwrap_or(0);
-        let text = |kind| self.attribute(kind).map(|v| String::from_utf8_lossy(v).into_owned());
+        let status = AcctStatus::from_code(status_code)
+            .ok_or(PacketError::UnsupportedStatus(status_code))?;
+        let delay = self
+            .u32_attribute(ACCT_DELAY_TIME, "Acct-Delay-Time")?
+            .unwrap_or(0);
+        let text = |kind| {
+            self.attribute(kind)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        };
         let calling = text(CALLING_STATION_ID);
-        let calling = calling.as_deref().and_then(|s| MacAddr::parse_station_id(s).ok());
+        let calling = calling
+            .as_deref()
+            .and_then(|s| MacAddr::parse_station_id(s).ok());
         let called = text(CALLED_STATION_ID);
         let called_ssid = called
             .as_deref()
@@ -273,7 +280,8 @@ mod tests {
     const START: &[u8] = include_bytes!("../../tests/fixtures/identity/radius-acct-start.bin");
     const STOP: &[u8] = include_bytes!("../../tests/fixtures/identity/radius-acct-stop.bin");
     const ON: &[u8] = include_bytes!("../../tests/fixtures/identity/radius-acct-on.bin");
-    const WRONG: &[u8] = include_bytes!("../../tests/fixtures/identity/radius-acct-wrong-secret.bin");
+    const WRONG: &[u8] =
+        include_bytes!("../../tests/fixtures/identity/radius-acct-wrong-secret.bin");
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
@@ -328,19 +336,34 @@ mod tests {
 
         let start = RadiusPacket::parse(START).unwrap();
         let e = start.to_accounting_event(1_000).unwrap();
-        assert_eq!((e.status, e.user.as_deref()), (AcctStatus::Start, Some("alice")));
+        assert_eq!(
+            (e.status, e.user.as_deref()),
+            (AcctStatus::Start, Some("alice"))
+        );
         assert_eq!(e.nas_identifier.as_deref(), Some("ap-hall-1"));
         assert_eq!(e.nas_ip, "10.0.0.2".parse().ok());
         assert_eq!(e.ssid.as_deref(), Some("SchoolWiFi"));
-        let stop = RadiusPacket::parse(STOP).unwrap().to_accounting_event(1_000).unwrap();
+        let stop = RadiusPacket::parse(STOP)
+            .unwrap()
+            .to_accounting_event(1_000)
+            .unwrap();
         assert_eq!((stop.status, stop.time), (AcctStatus::Stop, 995));
         assert_eq!(stop.mac, e.mac);
-        let on = RadiusPacket::parse(ON).unwrap().to_accounting_event(1_000).unwrap();
-        assert_eq!((on.status, on.user, on.mac), (AcctStatus::AccountingOn, None, None));
+        let on = RadiusPacket::parse(ON)
+            .unwrap()
+            .to_accounting_event(1_000)
+            .unwrap();
+        assert_eq!(
+            (on.status, on.user, on.mac),
+            (AcctStatus::AccountingOn, None, None)
+        );
 
         // The response authenticator chains from the request's.
         let response = build_accounting_response(&start, b"testing123");
-        assert_eq!((response[0], response[1]), (CODE_ACCOUNTING_RESPONSE, start.identifier));
+        assert_eq!(
+            (response[0], response[1]),
+            (CODE_ACCOUNTING_RESPONSE, start.identifier)
+        );
         assert_eq!(u16::from_be_bytes([response[2], response[3]]), 20);
         let mut check = Md5::new();
         check.update(&response[..4]);
@@ -352,35 +375,64 @@ mod tests {
     #[test]
     fn malformed_packets_are_rejected_with_a_reason() {
         let v = hex(VECTOR);
-        assert_eq!(RadiusPacket::parse(&v[..19]), Err(PacketError::TooShort(19)));
+        assert_eq!(
+            RadiusPacket::parse(&v[..19]),
+            Err(PacketError::TooShort(19))
+        );
         assert_eq!(
             RadiusPacket::parse(&v[..92]),
-            Err(PacketError::BadLength { declared: 93, received: 92 })
+            Err(PacketError::BadLength {
+                declared: 93,
+                received: 92
+            })
         );
         let mut short_len = v.clone();
         short_len[2..4].copy_from_slice(&19u16.to_be_bytes());
-        assert!(matches!(RadiusPacket::parse(&short_len), Err(PacketError::BadLength { .. })));
+        assert!(matches!(
+            RadiusPacket::parse(&short_len),
+            Err(PacketError::BadLength { .. })
+        ));
         let mut huge = vec![0u8; 5000];
         huge[..4].copy_from_slice(&[4, 1, 0x13, 0x88]);
-        assert!(matches!(RadiusPacket::parse(&huge), Err(PacketError::BadLength { .. })));
+        assert!(matches!(
+            RadiusPacket::parse(&huge),
+            Err(PacketError::BadLength { .. })
+        ));
         let mut zero_attr = v.clone();
         zero_attr[21] = 0;
-        assert_eq!(RadiusPacket::parse(&zero_attr), Err(PacketError::BadAttribute(20)));
+        assert_eq!(
+            RadiusPacket::parse(&zero_attr),
+            Err(PacketError::BadAttribute(20))
+        );
         let mut overrun = v.clone();
         overrun[21] = 200;
-        assert_eq!(RadiusPacket::parse(&overrun), Err(PacketError::BadAttribute(20)));
+        assert_eq!(
+            RadiusPacket::parse(&overrun),
+            Err(PacketError::BadAttribute(20))
+        );
         // Cutting Length so the last attribute no longer fits.
         let mut cut = v[..92].to_vec();
         cut[2..4].copy_from_slice(&92u16.to_be_bytes());
-        assert!(matches!(RadiusPacket::parse(&cut), Err(PacketError::BadAttribute(_))));
+        assert!(matches!(
+            RadiusPacket::parse(&cut),
+            Err(PacketError::BadAttribute(_))
+        ));
 
         let mut access = v.clone();
         access[0] = 1;
         let p = RadiusPacket::parse(&access).unwrap();
-        assert_eq!(p.to_accounting_event(0), Err(PacketError::NotAccountingRequest(1)));
-        let header_only = [4u8, 1, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            p.to_accounting_event(0),
+            Err(PacketError::NotAccountingRequest(1))
+        );
+        let header_only = [
+            4u8, 1, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
         let p = RadiusPacket::parse(&header_only).unwrap();
-        assert_eq!(p.to_accounting_event(0), Err(PacketError::Missing("Acct-Status-Type")));
+        assert_eq!(
+            p.to_accounting_event(0),
+            Err(PacketError::Missing("Acct-Status-Type"))
+        );
         assert_eq!(p.attributes().count(), 0);
     }
 
@@ -396,18 +448,30 @@ mod tests {
         };
         let failed = packet(&[40, 6, 0, 0, 0, 15]);
         let p = RadiusPacket::parse(&failed).unwrap();
-        assert_eq!(p.to_accounting_event(0), Err(PacketError::UnsupportedStatus(15)));
+        assert_eq!(
+            p.to_accounting_event(0),
+            Err(PacketError::UnsupportedStatus(15))
+        );
         let short_status = packet(&[40, 5, 0, 0, 1]);
         let p = RadiusPacket::parse(&short_status).unwrap();
-        assert_eq!(p.to_accounting_event(0), Err(PacketError::BadValue("Acct-Status-Type")));
+        assert_eq!(
+            p.to_accounting_event(0),
+            Err(PacketError::BadValue("Acct-Status-Type"))
+        );
         let bad_ip = packet(&[40, 6, 0, 0, 0, 1, 8, 5, 10, 0, 0]);
         let p = RadiusPacket::parse(&bad_ip).unwrap();
-        assert_eq!(p.to_accounting_event(0), Err(PacketError::BadValue("Framed-IP-Address")));
+        assert_eq!(
+            p.to_accounting_event(0),
+            Err(PacketError::BadValue("Framed-IP-Address"))
+        );
         let v6 = packet(&[
             40, 6, 0, 0, 0, 3, 95, 18, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 31, 14,
             b'0', b'0', b'0', b'c', b'.', b'2', b'9', b'c', b'3', b'.', b'a', b'0', b'3', b'a',
         ]);
-        let e = RadiusPacket::parse(&v6).unwrap().to_accounting_event(7).unwrap();
+        let e = RadiusPacket::parse(&v6)
+            .unwrap()
+            .to_accounting_event(7)
+            .unwrap();
         assert_eq!(e.nas_ip, "fd00::1".parse().ok());
         assert_eq!(e.mac, MacAddr::parse("00:0c:29:c3:a0:3a").ok());
         assert_eq!(e.status, AcctStatus::Interim);

@@ -162,15 +162,15 @@ mod tests {
 
     #[test]
     fn only_csa_and_terrorism_are_illegal() {
-        let illegal: Vec<_> = Category::all()
-            .iter()
-            .filter(|c| c.is_illegal())
-            .collect();
+        let illegal: Vec<_> = Category::all().iter().filter(|c| c.is_illegal()).collect();
         assert_eq!(
             illegal,
             vec![&Category::ChildSexualAbuse, &Category::Terrorism]
         );
-        assert_eq!(Category::Grooming.name(), "Child sexual exploitation / grooming");
+        assert_eq!(
+            Category::Grooming.name(),
+            "Child sexual exploitation / grooming"
+        );
         assert_eq!(Category::ChildSexualAbuse.name(), "Child sexual abuse");
         assert_eq!(Category::HateSpeech.to_string(), "hate-speech");
     }

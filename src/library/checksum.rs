@@ -126,6 +126,9 @@ mod tests {
     #[test]
     fn insert_after_header_adds_one_line() {
         let out = insert_after_header("# c\n[library]\nid = \"x\"\n", "sha256:00");
-        assert_eq!(out, "# c\n[library]\nchecksum = \"sha256:00\"\nid = \"x\"\n");
+        assert_eq!(
+            out,
+            "# c\n[library]\nchecksum = \"sha256:00\"\nid = \"x\"\n"
+        );
     }
 }

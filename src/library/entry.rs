@@ -4,7 +4,7 @@
 //! Raw structs mirror the files exactly (`deny_unknown_fields`, every value wrapped in
 //! [`Spanned`] so a problem can name its line). Required fields are `Option` here so the
 //! validator can report every missing field with a hint instead of stopping at the first.
-//! [`crate::library::validate`] turns them into [`Entry`], [`Combo`] and [`Exception`].
+//! The library's `validate` module turns them into [`Entry`], [`Combo`] and [`Exception`].
 
 use std::fmt;
 

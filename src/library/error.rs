@@ -127,8 +127,14 @@ mod tests {
         };
         let text = err.to_string();
         assert!(text.starts_with("2 problems in libraries/x:"), "{text}");
-        assert!(text.contains("libraries/x/a.toml:4: violence/a: severity 9"), "{text}");
-        assert!(text.contains("libraries/x/b.toml:7: entry #2: missing `id`"), "{text}");
+        assert!(
+            text.contains("libraries/x/a.toml:4: violence/a: severity 9"),
+            "{text}"
+        );
+        assert!(
+            text.contains("libraries/x/b.toml:7: entry #2: missing `id`"),
+            "{text}"
+        );
         assert!(text.ends_with("`gatewatch library check`"), "{text}");
         assert_eq!(err.problems().len(), 2);
     }

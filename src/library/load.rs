@@ -10,7 +10,8 @@ use toml::Spanned;
 
 use super::checksum;
 use super::entry::RawCategoryFile;
-use super::validate::{id_chars_ok, Checker, IdRule};
+use super::rules::id_chars_ok;
+use super::validate::{Checker, IdRule};
 use super::{Category, ItemRef, Library, LibraryError, Problem, Target};
 
 /// The manifest file name inside a library directory.
@@ -109,7 +110,11 @@ fn check_manifest(ck: &mut Checker<'_>, raw: RawManifest, out: &mut Manifest) {
                 ),
             );
         }
-        None => ck.problem(1, "library", "missing `id`, e.g. id = \"gatewatch-starter\""),
+        None => ck.problem(
+            1,
+            "library",
+            "missing `id`, e.g. id = \"gatewatch-starter\"",
+        ),
     }
     match raw.version {
         Some(v) if !v.get_ref().trim().is_empty() && !v.get_ref().contains(char::is_whitespace) => {
@@ -117,9 +122,17 @@ fn check_manifest(ck: &mut Checker<'_>, raw: RawManifest, out: &mut Manifest) {
         }
         Some(v) => {
             let line = ck.line(&v.span());
-            ck.problem(line, "library", "`version` must be non-empty without spaces, e.g. 2026.11.0");
+            ck.problem(
+                line,
+                "library",
+                "`version` must be non-empty without spaces, e.g. 2026.11.0",
+            );
         }
-        None => ck.problem(1, "library", "missing `version`, e.g. version = \"2026.11.0\""),
+        None => ck.problem(
+            1,
+            "library",
+            "missing `version`, e.g. version = \"2026.11.0\"",
+        ),
     }
     out.description = raw.description.unwrap_or_default();
     if let Some(c) = raw.checksum {
@@ -128,12 +141,20 @@ fn check_manifest(ck: &mut Checker<'_>, raw: RawManifest, out: &mut Manifest) {
         out.checksum = Some(c.into_inner());
     }
     let Some(files) = raw.files else {
-        ck.problem(1, "library", "missing `files`: list the category files in load order");
+        ck.problem(
+            1,
+            "library",
+            "missing `files`: list the category files in load order",
+        );
         return;
     };
     if files.get_ref().is_empty() {
         let line = ck.line(&files.span());
-        ck.problem(line, "library", "`files` is empty: list the category files in load order");
+        ck.problem(
+            line,
+            "library",
+            "`files` is empty: list the category files in load order",
+        );
     }
     for f in files.into_inner() {
         let line = ck.line(&f.span());
@@ -148,7 +169,11 @@ fn check_manifest(ck: &mut Checker<'_>, raw: RawManifest, out: &mut Manifest) {
                 ),
             );
         } else if out.files.contains(&name) {
-            ck.problem(line, "library", format!("`files` lists `{name}` twice; remove one"));
+            ck.problem(
+                line,
+                "library",
+                format!("`files` lists `{name}` twice; remove one"),
+            );
         } else {
             out.files.push(name);
             out.file_lines.push(line);

@@ -77,21 +77,36 @@ fn violence_with(body: &str) -> String {
 #[test]
 fn loads_a_valid_library_with_defaults() {
     let dir = tempfile::tempdir().unwrap();
-    write_library(dir.path(), &[("violence.toml", VIOLENCE), ("self-harm.toml", SELF_HARM)]);
+    write_library(
+        dir.path(),
+        &[("violence.toml", VIOLENCE), ("self-harm.toml", SELF_HARM)],
+    );
     let lib = Library::load_dir(dir.path()).unwrap();
-    assert_eq!((lib.id(), lib.version(), lib.description()), ("test-lib", "2026.11.0", "unit test"));
+    assert_eq!(
+        (lib.id(), lib.version(), lib.description()),
+        ("test-lib", "2026.11.0", "unit test")
+    );
     assert!(checksum::well_formed(lib.checksum()));
     assert_eq!(lib.files(), ["violence.toml", "self-harm.toml"]);
     assert_eq!(lib.entries().len(), 5);
 
     let shot = lib.entry("violence/shot").unwrap();
-    assert_eq!((shot.kind, shot.edge, shot.lang.as_str()), (Kind::Phrase, Edge::Word, "en"));
-    assert_eq!((shot.severity.get(), shot.weight, shot.enabled), (3, 25, true));
+    assert_eq!(
+        (shot.kind, shot.edge, shot.lang.as_str()),
+        (Kind::Phrase, Edge::Word, "en")
+    );
+    assert_eq!(
+        (shot.severity.get(), shot.weight, shot.enabled),
+        (3, 25, true)
+    );
     assert_eq!(shot.origin.to_string(), "violence.toml:4");
 
     let stab = lib.entry("violence/stab").unwrap();
     assert_eq!(stab.pattern, "stab you");
-    assert_eq!((stab.edge, stab.weight, stab.enabled), (Edge::Start, -20, false));
+    assert_eq!(
+        (stab.edge, stab.weight, stab.enabled),
+        (Edge::Start, -20, false)
+    );
     assert_eq!(stab.lang, "en-gb");
 
     let kms = lib.entry("suicide/kms").unwrap();
@@ -108,7 +123,10 @@ fn loads_a_valid_library_with_defaults() {
     assert_eq!(ex.within, 8);
     assert_eq!(
         ex.applies_to,
-        [Target::Item("violence/shot".into()), Target::Category(Category::Weapons)]
+        [
+            Target::Item("violence/shot".into()),
+            Target::Category(Category::Weapons)
+        ]
     );
     assert_eq!(lib.find("violence/shot-film"), Some(ItemRef::Exception(0)));
     assert_eq!(lib.find("violence/nope"), None);
@@ -133,7 +151,13 @@ fn duplicate_ids_across_files_name_both_places() {
         "\n[[entry]]\nid = \"violence/shot\"\nmatch = \"shoot\"\nseverity = 3\nrationale = \"x\"\n",
     );
     let problems = problems_of(&[("violence.toml", VIOLENCE), ("more.toml", &other)]);
-    assert_problem(&problems, "more.toml", 4, "violence/shot", "already used at violence.toml:4");
+    assert_problem(
+        &problems,
+        "more.toml",
+        4,
+        "violence/shot",
+        "already used at violence.toml:4",
+    );
     assert_eq!(problems.len(), 1, "{problems:?}");
 }
 
@@ -201,20 +225,70 @@ category = "gore"
 match = "gore"
 severity = 2
 rationale = "Unknown category."
+
+[[entry]]
+id = "violence/by"
+match = "by"
+severity = 2
+by = "me"
+rationale = "Overlay-only key."
 "#;
     let problems = problems_of(&[("v.toml", &violence_with(body))]);
-    assert_problem(&problems, "v.toml", 4, "weapons/knife", "must start with `violence/`");
-    assert_problem(&problems, "v.toml", 12, "violence/zero", "severity 0 is not within 1..=5");
-    assert_problem(&problems, "v.toml", 17, "violence/empty", "`match` is empty");
+    assert_problem(
+        &problems,
+        "v.toml",
+        4,
+        "weapons/knife",
+        "must start with `violence/` followed",
+    );
+    assert_problem(
+        &problems,
+        "v.toml",
+        12,
+        "violence/zero",
+        "severity 0 is not within 1..=5",
+    );
+    assert_problem(
+        &problems,
+        "v.toml",
+        17,
+        "violence/empty",
+        "`match` is empty",
+    );
     assert_problem(&problems, "v.toml", 23, "violence/bad-re", "unclosed group");
     assert_problem(&problems, "v.toml", 32, "violence/heavy", "weight 2000");
-    assert_problem(&problems, "v.toml", 39, "violence/no-why", "`rationale` is empty");
+    assert_problem(
+        &problems,
+        "v.toml",
+        39,
+        "violence/no-why",
+        "`rationale` is empty",
+    );
     assert_problem(&problems, "v.toml", 45, "violence/lang", "not a BCP 47");
     assert_problem(&problems, "v.toml", 48, "entry #8", "missing `id`");
     assert_problem(&problems, "v.toml", 48, "entry #8", "missing `rationale`");
-    assert_problem(&problems, "v.toml", 53, "violence/Caps", "no spaces or capitals");
-    assert_problem(&problems, "v.toml", 60, "violence/cat", "unknown category `gore`");
-    assert_eq!(problems.len(), 11, "{problems:#?}");
+    assert_problem(
+        &problems,
+        "v.toml",
+        53,
+        "violence/Caps",
+        "no spaces or capitals",
+    );
+    assert_problem(
+        &problems,
+        "v.toml",
+        60,
+        "violence/cat",
+        "unknown category `gore`",
+    );
+    assert_problem(
+        &problems,
+        "v.toml",
+        69,
+        "violence/by",
+        "`by` belongs in a school overlay",
+    );
+    assert_eq!(problems.len(), 12, "{problems:#?}");
 }
 
 #[test]
@@ -254,32 +328,86 @@ lower_by = 2
 rationale = "lower_by without lower; no phrases."
 "#;
     let problems = problems_of(&[("v.toml", &violence_with(body))]);
-    assert_problem(&problems, "v.toml", 5, "violence/one-part", "`all` has 1 phrases; give 2..=4");
-    assert_problem(&problems, "v.toml", 12, "violence/far", "`within` 51 is not within 1..=50");
-    assert_problem(&problems, "v.toml", 18, "violence/five", "`all` has 5 phrases");
+    assert_problem(
+        &problems,
+        "v.toml",
+        5,
+        "violence/one-part",
+        "`all` has 1 phrases; give 2..=4",
+    );
+    assert_problem(
+        &problems,
+        "v.toml",
+        12,
+        "violence/far",
+        "`within` 51 is not within 1..=50",
+    );
+    assert_problem(
+        &problems,
+        "v.toml",
+        18,
+        "violence/five",
+        "`all` has 5 phrases",
+    );
     assert_problem(&problems, "v.toml", 19, "violence/five", "`within` 0");
     assert_problem(&problems, "v.toml", 25, "violence/ghost", "names `films`");
-    assert_problem(&problems, "v.toml", 32, "violence/bad-lower", "`near` has 0 phrases");
-    assert_problem(&problems, "v.toml", 33, "violence/bad-lower", "only applies with `effect");
+    assert_problem(
+        &problems,
+        "v.toml",
+        32,
+        "violence/bad-lower",
+        "`near` has 0 phrases",
+    );
+    assert_problem(
+        &problems,
+        "v.toml",
+        33,
+        "violence/bad-lower",
+        "only applies with `effect",
+    );
     assert_eq!(problems.len(), 7, "{problems:#?}");
 
     // A well-formed exception whose target does not exist fails once the library is known.
     let body = "\n[[exception]]\nid = \"violence/ghost\"\napplies_to = [\"violence/nowhere\"]\n\
                 near = [\"camera\"]\nrationale = \"x\"\n";
     let problems = problems_of(&[("v.toml", &violence_with(body))]);
-    assert_problem(&problems, "v.toml", 4, "violence/ghost", "`violence/nowhere`, which is not an entry");
+    assert_problem(
+        &problems,
+        "v.toml",
+        4,
+        "violence/ghost",
+        "`violence/nowhere`, which is not an entry",
+    );
 }
 
 #[test]
 fn toml_errors_unknown_keys_and_missing_category_have_lines() {
-    let problems = problems_of(&[("v.toml", "category = \"violence\"\n\n[[entry]]\nid = \"violence/x\"\nmatches = \"x\"\n")]);
+    let problems = problems_of(&[(
+        "v.toml",
+        "category = \"violence\"\n\n[[entry]]\nid = \"violence/x\"\nmatches = \"x\"\n",
+    )]);
     assert_problem(&problems, "v.toml", 5, "file", "unknown field `matches`");
     let problems = problems_of(&[("v.toml", "category = \"violence\"\n[[entry]\n")]);
     assert_problem(&problems, "v.toml", 2, "file", "check the TOML syntax");
-    let problems = problems_of(&[("v.toml", "[[entry]]\nid = \"violence/x\"\nmatch = \"x\"\nseverity = 1\nrationale = \"r\"\n")]);
-    assert_problem(&problems, "v.toml", 1, "file", "missing top-level `category");
+    let problems = problems_of(&[(
+        "v.toml",
+        "[[entry]]\nid = \"violence/x\"\nmatch = \"x\"\nseverity = 1\nrationale = \"r\"\n",
+    )]);
+    assert_problem(
+        &problems,
+        "v.toml",
+        1,
+        "file",
+        "missing top-level `category",
+    );
     let problems = problems_of(&[("v.toml", "category = \"violense\"\n")]);
-    assert_problem(&problems, "v.toml", 1, "file", "unknown category `violense`");
+    assert_problem(
+        &problems,
+        "v.toml",
+        1,
+        "file",
+        "unknown category `violense`",
+    );
 }
 
 #[test]
@@ -292,7 +420,13 @@ fn manifest_problems_name_the_manifest_line() {
     )
     .unwrap();
     let err = Library::load_dir(dir.path()).unwrap_err();
-    assert_problem(err.problems(), "library.toml", 7, "library", "plain `.toml` file name");
+    assert_problem(
+        err.problems(),
+        "library.toml",
+        7,
+        "library",
+        "plain `.toml` file name",
+    );
     let dir2 = tempfile::tempdir().unwrap();
     std::fs::write(
         dir2.path().join("library.toml"),
@@ -300,7 +434,13 @@ fn manifest_problems_name_the_manifest_line() {
     )
     .unwrap();
     let err = Library::load_dir(dir2.path()).unwrap_err();
-    assert_problem(err.problems(), "library.toml", 4, "library", "does not exist");
+    assert_problem(
+        err.problems(),
+        "library.toml",
+        4,
+        "library",
+        "does not exist",
+    );
     let err = Library::load_dir(&dir2.path().join("nowhere")).unwrap_err();
     assert!(matches!(err, LibraryError::Read { .. }), "{err}");
 }
@@ -308,7 +448,10 @@ fn manifest_problems_name_the_manifest_line() {
 #[test]
 fn checksum_mismatch_then_update_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    write_library(dir.path(), &[("violence.toml", VIOLENCE), ("self-harm.toml", SELF_HARM)]);
+    write_library(
+        dir.path(),
+        &[("violence.toml", VIOLENCE), ("self-harm.toml", SELF_HARM)],
+    );
     let manifest_before = std::fs::read_to_string(dir.path().join(MANIFEST)).unwrap();
     let edited = VIOLENCE.replace("match = \"shot\"", "match = \"shots\"");
     std::fs::write(dir.path().join("violence.toml"), &edited).unwrap();
@@ -319,7 +462,10 @@ fn checksum_mismatch_then_update_round_trip() {
     };
     let text = err.to_string();
     assert!(text.contains(computed.as_str()), "{text}");
-    assert!(text.contains("gatewatch library check --update-checksum"), "{text}");
+    assert!(
+        text.contains("gatewatch library check --update-checksum"),
+        "{text}"
+    );
 
     let updated = update_checksum(dir.path()).unwrap();
     assert_eq!(&updated, computed);
@@ -331,7 +477,10 @@ fn checksum_mismatch_then_update_round_trip() {
         .collect();
     assert_eq!(changed.len(), 1, "{manifest_after}");
     assert_eq!(changed[0].1, format!("checksum = \"{updated}\"  # keep me"));
-    assert_eq!(manifest_before.lines().count(), manifest_after.lines().count());
+    assert_eq!(
+        manifest_before.lines().count(),
+        manifest_after.lines().count()
+    );
     let lib = Library::load_dir(dir.path()).unwrap();
     assert_eq!(lib.checksum(), updated);
     assert_eq!(lib.entry("violence/shot").unwrap().pattern, "shots");
@@ -350,7 +499,13 @@ fn missing_checksum_is_a_problem_and_update_adds_it() {
         .collect();
     std::fs::write(&path, without).unwrap();
     let err = Library::load_dir(dir.path()).unwrap_err();
-    assert_problem(err.problems(), "library.toml", 1, "library", "missing `checksum`");
+    assert_problem(
+        err.problems(),
+        "library.toml",
+        1,
+        "library",
+        "missing `checksum`",
+    );
     update_checksum(dir.path()).unwrap();
     assert!(Library::load_dir(dir.path()).is_ok());
 }

@@ -13,7 +13,8 @@
 //! - [`category`]: the fifteen [`Category`] ids, names and which are illegal.
 //! - [`entry`]: raw TOML shapes and the validated [`Entry`], [`Combo`], [`Exception`] and
 //!   [`Severity`].
-//! - `validate`: item-level checks (ids, severities, phrases, regexes, languages).
+//! - `validate`: item-level checks, each problem with file, item and line; `rules`: the rules
+//!   for single values (phrases, regexes, ids, language codes).
 //! - [`load`]: the manifest, [`Library::load_dir`] and checks across items.
 //! - [`checksum`]: the manifest checksum and [`update_checksum`].
 //! - [`overlay`]: school overlays and the [`OverlayChange`] audit trail.
@@ -29,6 +30,7 @@ pub mod load;
 pub mod overlay;
 pub mod pattern;
 pub mod report;
+mod rules;
 #[cfg(test)]
 mod testutil;
 mod validate;

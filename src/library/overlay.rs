@@ -126,7 +126,8 @@ impl Overlay {
                     "missing the `[overlay]` table with `school` and `version`",
                 ),
                 Some(meta) => {
-                    overlay.school = required(&mut ck, meta.school.as_ref(), "overlay", "school", 1);
+                    overlay.school =
+                        required(&mut ck, meta.school.as_ref(), "overlay", "school", 1);
                     overlay.version =
                         required(&mut ck, meta.version.as_ref(), "overlay", "version", 1);
                 }
@@ -175,7 +176,11 @@ impl Overlay {
             seen.push((c.kind, c.id.as_str()));
         }
         for (line, id) in duplicates {
-            ck.problem(line, &id, format!("`{id}` appears twice in this overlay; keep one"));
+            ck.problem(
+                line,
+                &id,
+                format!("`{id}` appears twice in this overlay; keep one"),
+            );
         }
         let problems = ck.into_problems();
         if !problems.is_empty() {
@@ -204,7 +209,11 @@ fn required(
         Some(v) if !v.get_ref().trim().is_empty() => v.get_ref().trim().to_string(),
         Some(v) => {
             let l = ck.line(&v.span());
-            ck.problem(l, item, format!("`{key}` is empty; fill it in (kept for audit)"));
+            ck.problem(
+                l,
+                item,
+                format!("`{key}` is empty; fill it in (kept for audit)"),
+            );
             String::new()
         }
         None => {
@@ -215,7 +224,12 @@ fn required(
 }
 
 /// A required `YYYY-MM-DD` calendar date.
-fn checked_date(ck: &mut Checker<'_>, raw: Option<&Spanned<String>>, item: &str, line: usize) -> String {
+fn checked_date(
+    ck: &mut Checker<'_>,
+    raw: Option<&Spanned<String>>,
+    item: &str,
+    line: usize,
+) -> String {
     let value = required(ck, raw, item, "date", line);
     if value.is_empty() {
         return value;
@@ -241,13 +255,17 @@ fn valid_date(s: &str) -> bool {
     let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
         return false;
     };
-    let digits = b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    let month = u8::try_from(m).ok().and_then(|m| time::Month::try_from(m).ok());
+    let digits = b
+        .iter()
+        .enumerate()
+        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    let month = u8::try_from(m)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok());
     digits
         && month.is_some_and(|month| {
-            u8::try_from(d).is_ok_and(|d| {
-                time::Date::from_calendar_date(i32::from(y), month, d).is_ok()
-            })
+            u8::try_from(d)
+                .is_ok_and(|d| time::Date::from_calendar_date(i32::from(y), month, d).is_ok())
         })
 }
 
@@ -278,7 +296,11 @@ fn change(
             let found = u8::try_from(*s.get_ref()).ok().and_then(Severity::new);
             if found.is_none() {
                 let l = ck.line(&s.span());
-                ck.problem(l, &item, format!("severity {} is not within 1..=5", s.get_ref()));
+                ck.problem(
+                    l,
+                    &item,
+                    format!("severity {} is not within 1..=5", s.get_ref()),
+                );
             }
             found
         }
@@ -288,7 +310,11 @@ fn change(
         }
         (_, Some(s)) => {
             let l = ck.line(&s.span());
-            ck.problem(l, &item, "`severity` belongs in a [[regrade]], not a [[disable]]");
+            ck.problem(
+                l,
+                &item,
+                "`severity` belongs in a [[regrade]], not a [[disable]]",
+            );
             None
         }
         (_, None) => None,
@@ -345,7 +371,10 @@ impl Library {
                 problem(
                     &entry.origin,
                     &entry.id,
-                    format!("id `{}` already exists at {at}; choose another id", entry.id),
+                    format!(
+                        "id `{}` already exists at {at}; choose another id",
+                        entry.id
+                    ),
                 );
             }
             next.entries.push(entry.clone());
@@ -371,7 +400,10 @@ impl Library {
                 (ChangeKind::Regrade, Some(ItemRef::Exception(_))) => problem(
                     &change.origin,
                     &change.id,
-                    format!("`{}` is an exception, which has no severity to regrade", change.id),
+                    format!(
+                        "`{}` is an exception, which has no severity to regrade",
+                        change.id
+                    ),
                 ),
                 (ChangeKind::Regrade, Some(ItemRef::Entry(i))) => {
                     let e = &mut next.entries[i];

@@ -65,7 +65,12 @@ impl Library {
                 });
             }
         }
-        for (x, ex) in self.exceptions().iter().enumerate().filter(|(_, x)| x.enabled) {
+        for (x, ex) in self
+            .exceptions()
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.enabled)
+        {
             for (phrase, text) in ex.near.iter().enumerate() {
                 out.push(Pattern {
                     id: &ex.id,
@@ -128,12 +133,20 @@ rationale = "Filming."
     fn enabled_patterns_point_back_at_their_items() {
         let lib = Library::from_sources("t", "1", "", &[("violence.toml", FILE)]).unwrap();
         let pats = lib.enabled_patterns();
-        let summary: Vec<_> = pats.iter().map(|p| (p.id, p.text, p.kind, p.edge)).collect();
+        let summary: Vec<_> = pats
+            .iter()
+            .map(|p| (p.id, p.text, p.kind, p.edge))
+            .collect();
         assert_eq!(
             summary,
             vec![
                 ("violence/shot", "shot", Kind::Phrase, Edge::Word),
-                ("violence/stab-re", "stab+(ed|bing)?", Kind::Regex, Edge::Start),
+                (
+                    "violence/stab-re",
+                    "stab+(ed|bing)?",
+                    Kind::Regex,
+                    Edge::Start
+                ),
                 ("violence/gonna-shoot", "going to", Kind::Phrase, Edge::Word),
                 ("violence/gonna-shoot", "shoot", Kind::Phrase, Edge::Word),
                 ("violence/shot-film", "camera", Kind::Phrase, Edge::Word),
@@ -141,7 +154,10 @@ rationale = "Filming."
             ]
         );
         assert_eq!(pats[1].source, PatternSource::Entry(2));
-        assert_eq!(pats[3].source, PatternSource::ComboPart { combo: 0, part: 1 });
+        assert_eq!(
+            pats[3].source,
+            PatternSource::ComboPart { combo: 0, part: 1 }
+        );
         assert_eq!(
             pats[5].source,
             PatternSource::ExceptionNear {

@@ -115,7 +115,11 @@ impl Library {
             disabled,
             combos: self.combos().len(),
             exceptions: self.exceptions().len(),
-            regexes: self.entries().iter().filter(|e| e.kind == Kind::Regex).count(),
+            regexes: self
+                .entries()
+                .iter()
+                .filter(|e| e.kind == Kind::Regex)
+                .count(),
             negative_weights,
             categories: rows,
             languages,
@@ -168,19 +172,15 @@ impl fmt::Display for CheckReport {
             self.negative_weights
         )?;
         writeln!(f)?;
-        let width = 46;
+        let labels: Vec<String> = self.categories.iter().map(row_label).collect();
+        let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
         write!(f, "{:<width$}", "category")?;
         for s in 1..=5 {
             write!(f, " {:>5}", format!("sev{s}"))?;
         }
         writeln!(f, " {:>6} {:>8}", "total", "disabled")?;
         let mut totals = [0usize; 5];
-        for row in &self.categories {
-            let label = if row.illegal {
-                format!("{} [{}] (illegal)", row.name, row.category)
-            } else {
-                format!("{} [{}]", row.name, row.category)
-            };
+        for (row, label) in self.categories.iter().zip(&labels) {
             write!(f, "{label:<width$}")?;
             for (i, n) in row.by_severity.iter().enumerate() {
                 totals[i] += n;
@@ -223,6 +223,15 @@ impl fmt::Display for CheckReport {
     }
 }
 
+/// The first column of a category row, e.g. `Terrorism [terrorism] (illegal)`.
+fn row_label(row: &CategoryCounts) -> String {
+    if row.illegal {
+        format!("{} [{}] (illegal)", row.name, row.category)
+    } else {
+        format!("{} [{}]", row.name, row.category)
+    }
+}
+
 /// One audit line, e.g. `regrade drugs/weed 3 -> 2 by j.smith on 2026-11-20: reason`.
 fn render_change(c: &OverlayChange) -> String {
     let sev = |s: Option<Severity>| s.map(|s| s.to_string()).unwrap_or_else(|| "?".into());
@@ -236,8 +245,15 @@ fn render_change(c: &OverlayChange) -> String {
             sev(c.new_severity)
         ),
     };
-    let by = c.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
-    let date = c.date.as_deref().map(|d| format!(" on {d}")).unwrap_or_default();
+    let by =
+        c.by.as_deref()
+            .map(|b| format!(" by {b}"))
+            .unwrap_or_default();
+    let date = c
+        .date
+        .as_deref()
+        .map(|d| format!(" on {d}"))
+        .unwrap_or_default();
     format!(
         "{what}{by}{date} ({} v{}, {}): {}",
         c.school, c.overlay_version, c.origin, c.reason
@@ -309,7 +325,10 @@ rationale = "Seeking to buy."
         assert_eq!(r.languages.get("en"), Some(&4));
         assert_eq!(r.languages.get("pl"), Some(&1));
         assert_eq!(r.categories.len(), 15);
-        assert!(r.warnings.iter().any(|w| w.contains("drugs/weed and drugs/weed-again")));
+        assert!(r
+            .warnings
+            .iter()
+            .any(|w| w.contains("drugs/weed and drugs/weed-again")));
         assert!(r
             .warnings
             .iter()

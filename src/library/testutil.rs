@@ -22,7 +22,13 @@ pub(crate) fn write_library(dir: &Path, files: &[(&str, &str)]) {
 
 /// Panics unless `problems` has one in a file ending with `file`, at `line`, for `item`,
 /// whose message contains `needle`.
-pub(crate) fn assert_problem(problems: &[Problem], file: &str, line: usize, item: &str, needle: &str) {
+pub(crate) fn assert_problem(
+    problems: &[Problem],
+    file: &str,
+    line: usize,
+    item: &str,
+    needle: &str,
+) {
     let found = problems.iter().any(|p| {
         p.file.to_string_lossy().ends_with(file)
             && p.line == line

@@ -2,7 +2,8 @@
 //! [`Exception`] out. Every problem is recorded with its file, item and line; validation goes
 //! on after a problem so an author sees them all at once.
 //!
-//! Checks across items (unique ids, exception targets) live in [`super::load`].
+//! Checks across items (unique ids, exception targets) live in [`super::load`]; the rules for
+//! single values in `rules`.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -11,12 +12,9 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use super::entry::{RawCombo, RawEffect, RawEntry, RawException};
+use super::rules::{id_chars_ok, phrase, plausible_lang, regex, MAX_ID_LEN};
 use super::{Category, Combo, Effect, Entry, Exception, Kind, Origin, Problem, Severity, Target};
 
-/// Longest phrase accepted, in characters.
-const MAX_PHRASE_CHARS: usize = 200;
-/// Longest id accepted, in bytes.
-const MAX_ID_LEN: usize = 128;
 /// Default and bounds of `within` (words).
 const WITHIN_DEFAULT: u32 = 8;
 const WITHIN_MAX: i64 = 50;
@@ -38,13 +36,29 @@ pub(crate) struct Checker<'a> {
     path: PathBuf,
     file: String,
     src: &'a str,
+    lines: LineIndex,
     problems: Vec<Problem>,
 }
 
-/// The 1-based line of byte `offset` in `src`.
-pub(crate) fn line_of(src: &str, offset: usize) -> usize {
-    let end = offset.min(src.len());
-    src.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+/// Line starts of a text, to turn byte offsets into 1-based lines quickly.
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes the line starts of `src`.
+    pub(crate) fn new(src: &str) -> LineIndex {
+        let newlines = src.bytes().enumerate().filter(|(_, b)| *b == b'\n');
+        let starts = std::iter::once(0)
+            .chain(newlines.map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts }
+    }
+
+    /// The 1-based line holding byte `offset`.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
 }
 
 impl<'a> Checker<'a> {
@@ -54,13 +68,14 @@ impl<'a> Checker<'a> {
             path: path.to_path_buf(),
             file: file.to_string(),
             src,
+            lines: LineIndex::new(src),
             problems: Vec::new(),
         }
     }
 
     /// The 1-based line where `span` starts.
     pub(crate) fn line(&self, span: &Range<usize>) -> usize {
-        line_of(self.src, span.start)
+        self.lines.line(span.start)
     }
 
     /// Records a problem.
@@ -155,7 +170,11 @@ impl<'a> Checker<'a> {
         let id = self.id(raw.id.as_ref(), rule, category, &item, line);
         let pattern = match raw.pattern.as_ref() {
             None => {
-                self.problem(line, &item, "missing `match`: add the word, phrase or regex");
+                self.problem(
+                    line,
+                    &item,
+                    "missing `match`: add the word, phrase or regex",
+                );
                 String::new()
             }
             Some(m) => {
@@ -174,6 +193,18 @@ impl<'a> Checker<'a> {
         let weight = self.weight(raw.weight.as_ref(), severity, &item);
         let lang = self.lang(raw.lang.as_ref(), &item);
         let rationale = self.rationale(raw.rationale.as_ref(), &item, line);
+        if let IdRule::File(_) = rule {
+            for (key, value) in [("by", &raw.by), ("date", &raw.date)] {
+                if let Some(v) = value {
+                    let l = self.line(&v.span());
+                    self.problem(
+                        l,
+                        &item,
+                        format!("`{key}` belongs in a school overlay's [[add]]; remove it here"),
+                    );
+                }
+            }
+        }
         match (category, severity) {
             (Some(category), Some(severity)) if self.problems.len() == before => Some(Entry {
                 id,
@@ -207,7 +238,13 @@ impl<'a> Checker<'a> {
         let raw = raw.into_inner();
         let (item, line) = self.item_name(raw.id.as_ref(), "combo", index, &span);
         let category = self.category(raw.category.as_ref(), file_category, &item, line);
-        let id = self.id(raw.id.as_ref(), IdRule::File(file_category), category, &item, line);
+        let id = self.id(
+            raw.id.as_ref(),
+            IdRule::File(file_category),
+            category,
+            &item,
+            line,
+        );
         let parts = self.phrase_list(raw.all.as_ref(), "all", 2, 4, &item, line);
         let within = self.within(raw.within.as_ref(), &item);
         let severity = self.severity(raw.severity.as_ref(), &item, line);
@@ -246,7 +283,13 @@ impl<'a> Checker<'a> {
         let span = raw.span();
         let raw = raw.into_inner();
         let (item, line) = self.item_name(raw.id.as_ref(), "exception", index, &span);
-        let id = self.id(raw.id.as_ref(), IdRule::File(file_category), None, &item, line);
+        let id = self.id(
+            raw.id.as_ref(),
+            IdRule::File(file_category),
+            None,
+            &item,
+            line,
+        );
         let applies_to = self.targets(raw.applies_to.as_ref(), &item, line);
         let near = self.phrase_list(raw.near.as_ref(), "near", 1, 64, &item, line);
         let within = self.within(raw.within.as_ref(), &item);
@@ -338,7 +381,7 @@ impl<'a> Checker<'a> {
             );
             return id.clone();
         }
-        let prefixes: Vec<String> = match rule {
+        let mut prefixes: Vec<String> = match rule {
             IdRule::School => vec!["school/".to_string()],
             IdRule::File(file) => file
                 .into_iter()
@@ -346,6 +389,7 @@ impl<'a> Checker<'a> {
                 .map(|c| format!("{}/", c.id()))
                 .collect(),
         };
+        prefixes.dedup();
         let ok = prefixes.is_empty()
             || prefixes
                 .iter()
@@ -363,7 +407,12 @@ impl<'a> Checker<'a> {
         id.clone()
     }
 
-    fn severity(&mut self, raw: Option<&Spanned<i64>>, item: &str, line: usize) -> Option<Severity> {
+    fn severity(
+        &mut self,
+        raw: Option<&Spanned<i64>>,
+        item: &str,
+        line: usize,
+    ) -> Option<Severity> {
         match raw {
             None => {
                 self.problem(
@@ -391,7 +440,12 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn weight(&mut self, raw: Option<&Spanned<i64>>, severity: Option<Severity>, item: &str) -> i32 {
+    fn weight(
+        &mut self,
+        raw: Option<&Spanned<i64>>,
+        severity: Option<Severity>,
+        item: &str,
+    ) -> i32 {
         let default = severity.map(Severity::default_weight).unwrap_or(0);
         let Some(w) = raw else { return default };
         match i32::try_from(*w.get_ref()) {
@@ -432,7 +486,9 @@ impl<'a> Checker<'a> {
     }
 
     fn lang(&mut self, raw: Option<&Spanned<String>>, item: &str) -> String {
-        let Some(l) = raw else { return "en".to_string() };
+        let Some(l) = raw else {
+            return "en".to_string();
+        };
         let code = l.get_ref().trim().to_ascii_lowercase();
         if !plausible_lang(&code) {
             let line = self.line(&l.span());
@@ -453,7 +509,11 @@ impl<'a> Checker<'a> {
             Some(r) if !r.get_ref().trim().is_empty() => r.get_ref().trim().to_string(),
             Some(r) => {
                 let l = self.line(&r.span());
-                self.problem(l, item, "`rationale` is empty: say in one sentence why it matters");
+                self.problem(
+                    l,
+                    item,
+                    "`rationale` is empty: say in one sentence why it matters",
+                );
                 String::new()
             }
             None => {
@@ -477,13 +537,21 @@ impl<'a> Checker<'a> {
         line: usize,
     ) -> Vec<String> {
         let Some(list) = raw else {
-            self.problem(line, item, format!("missing `{key}`: add {min}..={max} phrases"));
+            self.problem(
+                line,
+                item,
+                format!("missing `{key}`: add {min}..={max} phrases"),
+            );
             return Vec::new();
         };
         let l = self.line(&list.span());
         let n = list.get_ref().len();
         if !(min..=max).contains(&n) {
-            self.problem(l, item, format!("`{key}` has {n} phrases; give {min}..={max}"));
+            self.problem(
+                l,
+                item,
+                format!("`{key}` has {n} phrases; give {min}..={max}"),
+            );
         }
         let mut out: Vec<String> = Vec::with_capacity(n);
         for (i, p) in list.get_ref().iter().enumerate() {
@@ -498,7 +566,12 @@ impl<'a> Checker<'a> {
         out
     }
 
-    fn targets(&mut self, raw: Option<&Spanned<Vec<String>>>, item: &str, line: usize) -> Vec<Target> {
+    fn targets(
+        &mut self,
+        raw: Option<&Spanned<Vec<String>>>,
+        item: &str,
+        line: usize,
+    ) -> Vec<Target> {
         let Some(list) = raw else {
             self.problem(
                 line,
@@ -509,7 +582,11 @@ impl<'a> Checker<'a> {
         };
         let l = self.line(&list.span());
         if list.get_ref().is_empty() {
-            self.problem(l, item, "`applies_to` is empty: list entry or combo ids, or category ids");
+            self.problem(
+                l,
+                item,
+                "`applies_to` is empty: list entry or combo ids, or category ids",
+            );
         }
         let mut out = Vec::new();
         for t in list.get_ref() {
@@ -534,124 +611,18 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// Checks a phrase and returns it trimmed with inner whitespace collapsed, or why it is bad.
-pub(crate) fn phrase(text: &str) -> Result<String, String> {
-    if text.chars().any(|c| c.is_control() && c != ' ') {
-        return Err("contains a tab, newline or control character; write it on one line".into());
-    }
-    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if collapsed.is_empty() {
-        return Err("is empty: write the word or phrase to look for".into());
-    }
-    if !collapsed
-        .chars()
-        .any(|c| c.is_alphanumeric() || c == '@' || c == '$')
-    {
-        return Err(format!(
-            "`{collapsed}` has no letters or digits, so it cannot match normalised text"
-        ));
-    }
-    if collapsed.chars().count() > MAX_PHRASE_CHARS {
-        return Err(format!(
-            "is longer than {MAX_PHRASE_CHARS} characters; use a shorter phrase or a combo"
-        ));
-    }
-    Ok(collapsed)
-}
-
-/// Checks that a regex compiles and cannot match empty text.
-pub(crate) fn regex(pattern: &str) -> Result<(), String> {
-    if pattern.trim().is_empty() {
-        return Err("is empty: write the regular expression".into());
-    }
-    let re = regex_automata::meta::Regex::new(pattern).map_err(|e| {
-        let detail = match (e.syntax_error(), e.size_limit()) {
-            (Some(s), _) => s
-                .to_string()
-                .lines()
-                .find_map(|l| l.strip_prefix("error: "))
-                .map(str::to_string)
-                .unwrap_or_else(|| s.to_string().replace('\n', " ")),
-            (None, Some(limit)) => format!("it compiles to more than {limit} bytes; simplify it"),
-            (None, None) => e.to_string(),
-        };
-        format!("is not a valid regex: {detail}; check the syntax (Rust `regex` dialect)")
-    })?;
-    if re.is_match("") {
-        return Err(format!(
-            "regex `{pattern}` matches empty text, so it would fire on every page; make at \
-             least one character required"
-        ));
-    }
-    Ok(())
-}
-
-/// True for ids of 1..=128 characters from `a-z 0-9 - _ . /` without empty path segments.
-pub(crate) fn id_chars_ok(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_./".contains(&b))
-        && !id.split('/').any(str::is_empty)
-}
-
-/// True for a plausible BCP 47 tag: a 2..=3 letter primary language, then subtags of 1..=8
-/// letters or digits (`en`, `cy`, `en-gb`, `zh-hant`, `und`).
-pub(crate) fn plausible_lang(code: &str) -> bool {
-    let mut parts = code.split('-');
-    let primary_ok = parts
-        .next()
-        .is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase()));
-    primary_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn phrases_are_trimmed_and_checked() {
-        assert_eq!(phrase("  kill   myself ").as_deref(), Ok("kill myself"));
-        assert_eq!(phrase("$$").as_deref(), Ok("$$"));
-        assert!(phrase("   ").is_err());
-        assert!(phrase("...").is_err());
-        assert!(phrase("a\nb").is_err());
-        assert!(phrase(&"a".repeat(201)).is_err());
-        assert_eq!(phrase("pociąć się").as_deref(), Ok("pociąć się"));
-    }
-
-    #[test]
-    fn regexes_must_compile_and_not_match_empty_text() {
-        assert!(regex(r"k+ms\d*").is_ok());
-        let err = regex("kill(").unwrap_err();
-        assert!(err.contains("unclosed group"), "{err}");
-        assert!(regex("a*").unwrap_err().contains("empty text"));
-        assert!(regex(" ").is_err());
-    }
-
-    #[test]
-    fn ids_and_langs() {
-        assert!(id_chars_ok("self-harm/cut-myself"));
-        assert!(id_chars_ok("school/gang.name_2"));
-        assert!(!id_chars_ok("self-harm/Cut"));
-        assert!(!id_chars_ok("self-harm//x"));
-        assert!(!id_chars_ok("self-harm/x y"));
-        assert!(!id_chars_ok("self-harm/"));
-        for ok in ["en", "cy", "pl", "ur", "ar", "ro", "es", "en-gb", "zh-hant", "und"] {
-            assert!(plausible_lang(ok), "{ok}");
-        }
-        for bad in ["", "e", "english", "en_gb", "en-", "12", "en-toolongsubtag"] {
-            assert!(!plausible_lang(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn line_of_counts_newlines_before_the_offset() {
-        let src = "a\nbb\nccc";
-        assert_eq!(line_of(src, 0), 1);
-        assert_eq!(line_of(src, 2), 2);
-        assert_eq!(line_of(src, 5), 3);
-        assert_eq!(line_of(src, 999), 3);
+    fn line_index_finds_the_line_of_an_offset() {
+        let lines = LineIndex::new("a\nbb\nccc");
+        assert_eq!(lines.line(0), 1);
+        assert_eq!(lines.line(1), 1);
+        assert_eq!(lines.line(2), 2);
+        assert_eq!(lines.line(5), 3);
+        assert_eq!(lines.line(999), 3);
+        assert_eq!(LineIndex::new("").line(0), 1);
     }
 }

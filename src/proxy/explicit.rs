@@ -60,7 +60,8 @@ async fn connect(ctx: Arc<ProxyContext>, conn: ConnInfo, req: Request<Incoming>,
         }
     };
     let span = tracing::Span::current();
-    tokio::spawn(
+    let tasks = conn.tasks.clone();
+    tasks.spawn(
         async move {
             match hyper::upgrade::on(req).await {
                 Ok(upgraded) => {

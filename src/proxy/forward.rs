@@ -195,7 +195,7 @@ impl Forwarder {
     fn relay_upgrade(&self, mut resp: Response<Incoming>, client_upgrade: hyper::upgrade::OnUpgrade) -> Response<ProxyBody> {
         let upstream_upgrade = hyper::upgrade::on(&mut resp);
         let conn = self.conn.id;
-        tokio::spawn(
+        self.conn.tasks.spawn(
             async move {
                 let (client, upstream) = match tokio::try_join!(client_upgrade, upstream_upgrade) {
                     Ok(pair) => pair,

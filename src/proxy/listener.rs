@@ -70,7 +70,12 @@ pub async fn accept_loop(ctx: Arc<ProxyContext>, listener: TcpListener, kind: Li
             continue;
         }
         let id = ctx.next_conn_id();
-        let conn = ConnInfo { id, client: peer, kind };
+        let conn = ConnInfo {
+            id,
+            client: peer,
+            kind,
+            tasks: TaskTracker::new(),
+        };
         let span = tracing::info_span!(
             "conn",
             id,
@@ -109,6 +114,7 @@ async fn handle(ctx: Arc<ProxyContext>, conn: ConnInfo, stream: TcpStream, shutd
     let activity = Activity::new();
     let stream = Tracked::new(stream, activity.clone(), ctx.metrics.clone());
     let idle = ctx.config.limits.idle_timeout;
+    let tasks = conn.tasks.clone();
     let work = async {
         match (conn.kind, dest) {
             (ListenerKind::Explicit, _) => explicit::serve_client(ctx.clone(), conn, stream, shutdown).await,
@@ -116,6 +122,9 @@ async fn handle(ctx: Arc<ProxyContext>, conn: ConnInfo, stream: TcpStream, shutd
             (ListenerKind::TransparentTls, Some(dest)) => transparent::serve_tls(ctx.clone(), conn, stream, dest, shutdown).await,
             (_, None) => {}
         }
+        // A tunnel or upgraded stream the exchange handed off is still this connection.
+        tasks.close();
+        tasks.wait().await;
     };
     tokio::select! {
         _ = work => tracing::debug!("connection closed"),

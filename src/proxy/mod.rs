@@ -69,6 +69,10 @@ pub struct ConnInfo {
     pub client: SocketAddr,
     /// The listener that accepted it.
     pub kind: ListenerKind,
+    /// Work that outlives the connection's HTTP exchange (a `CONNECT` tunnel, a WebSocket
+    /// relay). The connection counts as open, for idle timeout and graceful shutdown, until
+    /// these finish.
+    pub tasks: TaskTracker,
 }
 
 /// Everything a connection needs, shared by all of them.

@@ -306,6 +306,7 @@ pub fn lab_config(dir: &std::path::Path, upstream_ca: &TestCa) -> Config {
         config.upstream.static_hosts.insert(host.to_string(), "127.0.0.1".parse().expect("ip"));
     }
     config.bypass.hosts.push("bank.test".into());
+    config.limits.shutdown_grace = std::time::Duration::from_secs(2);
     config.paths.data_dir = dir.join("data");
     config.paths.ca_dir = dir.join("certs");
     config
