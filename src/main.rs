@@ -123,15 +123,27 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             action: BypassAction::List { config },
         } => {
             let config = load_config(config.as_ref())?;
-            println!("Configured ({} hosts, each with its subdomains):", config.bypass.hosts.len());
+            println!(
+                "Configured ({} hosts, each with its subdomains):",
+                config.bypass.hosts.len()
+            );
             for host in &config.bypass.hosts {
                 println!("  {host}");
             }
-            let file = config.paths.data_dir.join(gatewatch::proxy::bypass::AUTO_BYPASS_FILE);
+            let file = config
+                .paths
+                .data_dir
+                .join(gatewatch::proxy::bypass::AUTO_BYPASS_FILE);
             let auto = gatewatch::proxy::bypass::load_auto(&file);
-            println!("Automatic ({} hosts whose clients rejected the school certificate):", auto.len());
+            println!(
+                "Automatic ({} hosts whose clients rejected the school certificate):",
+                auto.len()
+            );
             for entry in auto {
-                println!("  {} (since {}, after {} rejected handshakes)", entry.host, entry.since_unix, entry.failures);
+                println!(
+                    "  {} (since {}, after {} rejected handshakes)",
+                    entry.host, entry.since_unix, entry.failures
+                );
             }
             Ok(())
         }
@@ -148,7 +160,10 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
@@ -200,7 +215,9 @@ fn ca(action: CaAction) -> anyhow::Result<()> {
                 Format::Pem => ExportFormat::Pem,
                 Format::Der => ExportFormat::Der,
             });
-            std::io::stdout().write_all(&bytes).context("cannot write to standard output")?;
+            std::io::stdout()
+                .write_all(&bytes)
+                .context("cannot write to standard output")?;
         }
     }
     Ok(())

@@ -83,7 +83,11 @@ impl Metrics {
     pub fn render_prometheus(&self) -> String {
         let mut out = String::new();
         for (name, value) in self.snapshot() {
-            let kind = if name.ends_with("_active") { "gauge" } else { "counter" };
+            let kind = if name.ends_with("_active") {
+                "gauge"
+            } else {
+                "counter"
+            };
             let _ = writeln!(out, "# TYPE gatewatch_{name} {kind}");
             let _ = writeln!(out, "gatewatch_{name} {value}");
         }

@@ -26,13 +26,20 @@ impl Drop for GatewatchProcess {
 }
 
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    StdListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn start(dir: &Path, ca: &TestCa, grace_secs: u64) -> GatewatchProcess {
     let proxy_port = free_port();
     let status_port = free_port();
-    let hosts: String = TEST_HOSTS.iter().map(|h| format!("\"{h}\" = \"127.0.0.1\"\n")).collect();
+    let hosts: String = TEST_HOSTS
+        .iter()
+        .map(|h| format!("\"{h}\" = \"127.0.0.1\"\n"))
+        .collect();
     let config = format!(
         r#"
 [listen]
@@ -68,7 +75,10 @@ metrics_listen = "127.0.0.1:{status_port}"
         .expect("start gatewatch");
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", status_port)).is_err() {
-        assert!(Instant::now() < deadline, "gatewatch did not start listening");
+        assert!(
+            Instant::now() < deadline,
+            "gatewatch did not start listening"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     GatewatchProcess {
@@ -118,7 +128,9 @@ async fn metric(status: &str, name: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_bodies_stream_with_flat_memory_and_are_fully_inspected() {
     let ca = TestCa::new("Test Public CA");
-    let up = Upstream::tls(ca.server_config(&["upstream.test"], Validity::Good, &[b"h2", b"http/1.1"])).await;
+    let up =
+        Upstream::tls(ca.server_config(&["upstream.test"], Validity::Good, &[b"h2", b"http/1.1"]))
+            .await;
     let dir = tempfile::tempdir().expect("tempdir");
     let gw = start(dir.path(), &ca, 5);
     let pid = gw.child.id();
@@ -127,14 +139,34 @@ async fn large_bodies_stream_with_flat_memory_and_are_fully_inspected() {
     let base = format!("https://upstream.test:{}", up.addr.port());
 
     // Warm up (first certificate, buffers, thread stacks) and take the baseline.
-    let warm = curl(&["-x", &gw.proxy, "--cacert", school, &format!("{base}/big/1000000"), "-o", "/dev/null"]).await;
+    let warm = curl(&[
+        "-x",
+        &gw.proxy,
+        "--cacert",
+        school,
+        &format!("{base}/big/1000000"),
+        "-o",
+        "/dev/null",
+    ])
+    .await;
     assert_eq!(warm.code, 0, "{warm:?}");
     let baseline = rss_kib(pid);
 
     const DOWNLOAD: u64 = 200 * 1024 * 1024;
     let (out, peak_down) = with_peak_rss(
         pid,
-        curl(&["-x", &gw.proxy, "--cacert", school, "--http1.1", "-o", "/dev/null", "-w", "%{size_download}", &format!("{base}/big/{DOWNLOAD}")]),
+        curl(&[
+            "-x",
+            &gw.proxy,
+            "--cacert",
+            school,
+            "--http1.1",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{size_download}",
+            &format!("{base}/big/{DOWNLOAD}"),
+        ]),
     )
     .await;
     assert_eq!(out.code, 0, "{out:?}");
@@ -146,34 +178,70 @@ async fn large_bodies_stream_with_flat_memory_and_are_fully_inspected() {
     let body_arg = format!("@{}", file.display());
     let (out, peak_up) = with_peak_rss(
         pid,
-        curl(&["-x", &gw.proxy, "--cacert", school, "--http2", "--data-binary", &body_arg, &format!("{base}/upload")]),
+        curl(&[
+            "-x",
+            &gw.proxy,
+            "--cacert",
+            school,
+            "--http2",
+            "--data-binary",
+            &body_arg,
+            &format!("{base}/upload"),
+        ]),
     )
     .await;
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stdout, format!("received {UPLOAD} sum {}", UPLOAD as u64 * 7));
+    assert_eq!(
+        out.stdout,
+        format!("received {UPLOAD} sum {}", UPLOAD as u64 * 7)
+    );
 
     let growth_mib = (peak_down.max(peak_up).saturating_sub(baseline)) / 1024;
     eprintln!("gatewatch RSS: baseline {} MiB, peak during 200 MiB download {} MiB, during 50 MiB upload {} MiB", baseline / 1024, peak_down / 1024, peak_up / 1024);
-    assert!(growth_mib < 48, "memory grew by {growth_mib} MiB while streaming: bodies must not be buffered");
+    assert!(
+        growth_mib < 48,
+        "memory grew by {growth_mib} MiB while streaming: bodies must not be buffered"
+    );
 
     // Every byte went through the inspection hook.
     let inspected = metric(&gw.status, "inspected_bytes").await;
-    assert!(inspected >= DOWNLOAD + UPLOAD as u64, "inspected {inspected} bytes");
+    assert!(
+        inspected >= DOWNLOAD + UPLOAD as u64,
+        "inspected {inspected} bytes"
+    );
     assert_eq!(metric(&gw.status, "inspection_overruns").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_within_the_grace_period_even_with_open_transfers() {
     let ca = TestCa::new("Test Public CA");
-    let up = Upstream::tls(ca.server_config(&["upstream.test"], Validity::Good, &[b"http/1.1"])).await;
+    let up =
+        Upstream::tls(ca.server_config(&["upstream.test"], Validity::Good, &[b"http/1.1"])).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut gw = start(dir.path(), &ca, 1);
     let school = dir.path().join("certs/ca.pem");
-    let url = format!("https://upstream.test:{}/big/{}", up.addr.port(), 100 * 1024 * 1024);
+    let url = format!(
+        "https://upstream.test:{}/big/{}",
+        up.addr.port(),
+        100 * 1024 * 1024
+    );
     // A slow transfer that would take minutes.
     let proxy = gw.proxy.clone();
     let school_arg = school.to_str().expect("path").to_string();
-    let slow = tokio::spawn(async move { curl(&["-x", &proxy, "--cacert", &school_arg, "--limit-rate", "100k", "-o", "/dev/null", &url]).await });
+    let slow = tokio::spawn(async move {
+        curl(&[
+            "-x",
+            &proxy,
+            "--cacert",
+            &school_arg,
+            "--limit-rate",
+            "100k",
+            "-o",
+            "/dev/null",
+            &url,
+        ])
+        .await
+    });
     tokio::time::sleep(Duration::from_millis(800)).await;
     let pid = nix::unistd::Pid::from_raw(gw.child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal");
@@ -182,13 +250,22 @@ async fn sigterm_stops_within_the_grace_period_even_with_open_transfers() {
         if let Some(status) = gw.child.try_wait().expect("wait") {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "gatewatch did not exit after SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "gatewatch did not exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let took = started.elapsed();
     assert!(status.success(), "exit status {status:?}");
-    assert!(took >= Duration::from_millis(900), "open transfer got its grace period ({took:?})");
-    assert!(took < Duration::from_secs(4), "stopped within the 1 s grace period plus slack ({took:?})");
+    assert!(
+        took >= Duration::from_millis(900),
+        "open transfer got its grace period ({took:?})"
+    );
+    assert!(
+        took < Duration::from_secs(4),
+        "stopped within the 1 s grace period plus slack ({took:?})"
+    );
     let out = slow.await.expect("curl task");
     assert_ne!(out.code, 0, "the slow transfer was cut off: {out:?}");
 }

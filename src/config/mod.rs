@@ -1,4 +1,4 @@
-//! Configuration: a TOML file parsed into raw serde structs ([`file`]), then validated into
+//! Configuration: a TOML file parsed into raw serde structs ([`mod@file`]), then validated into
 //! the types below, which the rest of gatewatch uses. An error names the file, the key and
 //! the line ([`ConfigError`]).
 //!
@@ -210,7 +210,8 @@ impl Config {
         Config::from_toml(&text, path)
     }
 
-    /// Parses and validates TOML text; `path` is only used in error messages.
+    /// Parses and validates TOML text. `path` names the file in error messages, and relative
+    /// paths in the file resolve against its directory.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let raw = file::parse(text, path)?;
         validate::validate(raw, text, path)

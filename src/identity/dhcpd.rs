@@ -556,8 +556,11 @@ mod tests {
                 (6, RecordError::Missing("starts")),
                 (7, RecordError::Truncated),
                 (8, RecordError::Invalid("uid")),
-                (9, RecordError::Unrecognised),
             ]
+        );
+        assert_eq!(
+            r.skipped, 9,
+            "the stray closing brace on line 9 is counted too"
         );
         assert_eq!(leases.len(), 1);
         assert_eq!(leases[0].state, BindingState::Backup);

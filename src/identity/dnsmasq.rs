@@ -332,7 +332,7 @@ mod tests {
         let a = lease("00:00:00:00:00:0a", 2_000);
         // Renewal: a bind with the new expiry.
         let renewed = lease("00:00:00:00:00:0a", 3_000);
-        let events = diff(&[a.clone()], &[renewed], 1_500);
+        let events = diff(std::slice::from_ref(&a), &[renewed], 1_500);
         assert_eq!(events.len(), 1);
         assert_eq!(
             (events[0].kind, events[0].end),
@@ -340,7 +340,7 @@ mod tests {
         );
         // Reuse by another device: the old holder is released, the new one bound.
         let b = lease("00:00:00:00:00:0b", 4_000);
-        let events = diff(&[a.clone()], &[b], 1_600);
+        let events = diff(std::slice::from_ref(&a), &[b], 1_600);
         let kinds: Vec<_> = events.iter().map(|e| (e.kind, e.mac)).collect();
         assert_eq!(
             kinds,
@@ -350,7 +350,7 @@ mod tests {
             ]
         );
         // Disappeared after running out: an expiry at the lease end, not at `now`.
-        let events = diff(&[a.clone()], &[], 2_500);
+        let events = diff(std::slice::from_ref(&a), &[], 2_500);
         assert_eq!(
             (events[0].kind, events[0].start),
             (LeaseKind::Expire, 2_000)

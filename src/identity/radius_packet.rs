@@ -465,7 +465,7 @@ mod tests {
             Err(PacketError::BadValue("Framed-IP-Address"))
         );
         let v6 = packet(&[
-            40, 6, 0, 0, 0, 3, 95, 18, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 31, 14,
+            40, 6, 0, 0, 0, 3, 95, 18, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 31, 16,
             b'0', b'0', b'0', b'c', b'.', b'2', b'9', b'c', b'3', b'.', b'a', b'0', b'3', b'a',
         ]);
         let e = RadiusPacket::parse(&v6)

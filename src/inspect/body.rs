@@ -182,8 +182,8 @@ where
             }
             match ready!(this.inner.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => {
-                    let inspect = this.tap.is_some()
-                        && frame.data_ref().is_some_and(|data| !data.is_empty());
+                    let inspect =
+                        this.tap.is_some() && frame.data_ref().is_some_and(|data| !data.is_empty());
                     if inspect {
                         *this.held = Some(frame);
                         continue;

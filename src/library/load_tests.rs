@@ -509,3 +509,37 @@ fn missing_checksum_is_a_problem_and_update_adds_it() {
     update_checksum(dir.path()).unwrap();
     assert!(Library::load_dir(dir.path()).is_ok());
 }
+
+/// The shipped starter library loads (checksum included), every category has enabled entries,
+/// suicide and self-harm cover the languages the issue names, and the shipped example overlay
+/// applies to it.
+#[test]
+fn starter_library_loads_and_covers_every_category() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("libraries");
+    let mut lib = Library::load_dir(&root.join("starter")).unwrap_or_else(|e| panic!("{e}"));
+    let report = lib.check_report();
+    let empty: Vec<_> = report
+        .categories
+        .iter()
+        .filter(|r| r.enabled == 0)
+        .map(|r| r.category.id())
+        .collect();
+    assert!(
+        empty.is_empty(),
+        "categories without enabled entries: {empty:?}"
+    );
+    for category in [Category::Suicide, Category::SelfHarm] {
+        for lang in ["en", "cy", "pl", "ur", "ar", "ro", "es"] {
+            let n = lib
+                .entries()
+                .iter()
+                .filter(|e| e.enabled && e.category == category && e.lang == lang)
+                .count();
+            assert!(n > 0, "{category} has no `{lang}` entries");
+        }
+    }
+    let overlay = crate::library::Overlay::load(&root.join("school-overlay.example.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    lib.apply_overlay(&overlay)
+        .unwrap_or_else(|e| panic!("{e}"));
+}

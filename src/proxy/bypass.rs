@@ -165,7 +165,9 @@ impl BypassList {
     fn lock(&self) -> std::sync::MutexGuard<'_, AutoState> {
         // A poisoned lock only means another connection panicked mid-update; the map is still
         // usable.
-        self.auto.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.auto
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -218,7 +220,10 @@ mod tests {
         let list = BypassList::new(&cfg(&["nhs.uk", "childline.org.uk"], 3), dir.path());
         assert_eq!(list.check("www.nhs.uk"), Some(BypassReason::Configured));
         assert_eq!(list.check("NHS.UK."), Some(BypassReason::Configured));
-        assert_eq!(list.check("childline.org.uk"), Some(BypassReason::Configured));
+        assert_eq!(
+            list.check("childline.org.uk"),
+            Some(BypassReason::Configured)
+        );
         assert_eq!(list.check("notnhs.uk"), None);
         assert_eq!(list.check("uk"), None);
         assert_eq!(list.check("example.com"), None);
@@ -239,7 +244,10 @@ mod tests {
         assert_eq!(list.auto_entries().len(), 1);
         // No runtime here, so the save happened inline.
         let reloaded = BypassList::new(&cfg(&[], 3), dir.path());
-        assert_eq!(reloaded.check("pinned.example"), Some(BypassReason::Automatic));
+        assert_eq!(
+            reloaded.check("pinned.example"),
+            Some(BypassReason::Automatic)
+        );
         assert_eq!(load_auto(&dir.path().join(AUTO_BYPASS_FILE))[0].failures, 3);
     }
 

@@ -104,7 +104,9 @@ impl Policy {
         let names = [facts.sni, facts.connect_host, Some(dest_ip.as_str())];
         for name in names.into_iter().flatten() {
             match self.bypass.check(name) {
-                Some(BypassReason::Configured) => return Decision::Splice(SpliceReason::Configured),
+                Some(BypassReason::Configured) => {
+                    return Decision::Splice(SpliceReason::Configured)
+                }
                 Some(BypassReason::Automatic) => return Decision::Splice(SpliceReason::Automatic),
                 None => {}
             }
@@ -159,7 +161,11 @@ mod tests {
             Decision::Intercept
         );
         assert_eq!(
-            p.decide_tls(&facts(Some("www.childline.org.uk"), "93.184.216.34:443", true)),
+            p.decide_tls(&facts(
+                Some("www.childline.org.uk"),
+                "93.184.216.34:443",
+                true
+            )),
             Decision::Splice(SpliceReason::Configured)
         );
         assert_eq!(

@@ -50,7 +50,12 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// A forwarder for one client connection, optionally starting with an upstream session.
-    pub fn new(ctx: Arc<ProxyContext>, conn: ConnInfo, route: Route, session: Option<Session>) -> Self {
+    pub fn new(
+        ctx: Arc<ProxyContext>,
+        conn: ConnInfo,
+        route: Route,
+        session: Option<Session>,
+    ) -> Self {
         let session = session.unwrap_or_else(|| Session::new(ctx.clone()));
         Forwarder {
             ctx,
@@ -61,19 +66,28 @@ impl Forwarder {
     }
 
     /// Handles one request; errors become error pages, never a dropped connection.
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<ProxyBody>, Infallible> {
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> Result<Response<ProxyBody>, Infallible> {
         let span = tracing::debug_span!("request", method = %req.method());
         match self.forward(req).instrument(span).await {
             Ok(resp) => Ok(resp),
             Err(err) => {
                 match err.side() {
-                    Side::Us => tracing::error!(conn = self.conn.id, error = %err, "request failed"),
+                    Side::Us => {
+                        tracing::error!(conn = self.conn.id, error = %err, "request failed")
+                    }
                     _ => tracing::debug!(conn = self.conn.id, error = %err, "request failed"),
                 }
                 if matches!(err, ProxyError::Refused(_)) {
                     crate::metrics::Metrics::inc(&self.ctx.metrics.requests_refused);
                 }
-                Ok(error_page::page(err.status(), title_for(&err), &err.to_string()))
+                Ok(error_page::page(
+                    err.status(),
+                    title_for(&err),
+                    &err.to_string(),
+                ))
             }
         }
     }
@@ -124,7 +138,11 @@ impl Forwarder {
         } else {
             Uri::from(path)
         };
-        parts.version = if h2 { Version::HTTP_2 } else { Version::HTTP_11 };
+        parts.version = if h2 {
+            Version::HTTP_2
+        } else {
+            Version::HTTP_11
+        };
         strip_hop_by_hop(&mut parts.headers, wants_upgrade && !h2);
         if h2 {
             parts.headers.remove(header::HOST);
@@ -134,7 +152,10 @@ impl Forwarder {
             parts.headers.insert(header::HOST, value);
         }
 
-        let mut resp = self.session.send(&spec, Request::from_parts(parts, body)).await?;
+        let mut resp = self
+            .session
+            .send(&spec, Request::from_parts(parts, body))
+            .await?;
 
         if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
             if let Some(client_upgrade) = client_upgrade {
@@ -151,18 +172,31 @@ impl Forwarder {
         let inspector = self.ctx.inspector.response(&meta, &resp_meta);
         let (parts, body) = resp.into_parts();
         let body = InspectedBody::new(body, inspector, &self.ctx.config.inspect, &self.ctx.metrics);
-        Ok(Response::from_parts(parts, body.map_err(Into::into).boxed()))
+        Ok(Response::from_parts(
+            parts,
+            body.map_err(Into::into).boxed(),
+        ))
     }
 
     /// Works out scheme, host, port and how to reach the upstream for this request.
-    async fn target(&self, req: &Request<Incoming>) -> Result<(Scheme, String, u16, ConnectSpec), ProxyError> {
+    async fn target(
+        &self,
+        req: &Request<Incoming>,
+    ) -> Result<(Scheme, String, u16, ConnectSpec), ProxyError> {
         match &self.route {
-            Route::Intercepted { host, port, spec } => Ok((Scheme::HTTPS, host.clone(), *port, spec.clone())),
+            Route::Intercepted { host, port, spec } => {
+                Ok((Scheme::HTTPS, host.clone(), *port, spec.clone()))
+            }
             Route::TransparentHttp { dest } => {
                 let host = request_host(req)
                     .map(|(h, _)| h)
                     .unwrap_or_else(|| dest.ip().to_string());
-                Ok((Scheme::HTTP, host, dest.port(), ConnectSpec::Plain { addrs: vec![*dest] }))
+                Ok((
+                    Scheme::HTTP,
+                    host,
+                    dest.port(),
+                    ConnectSpec::Plain { addrs: vec![*dest] },
+                ))
             }
             Route::Explicit => {
                 let uri = req.uri();
@@ -192,7 +226,11 @@ impl Forwarder {
         }
     }
 
-    fn relay_upgrade(&self, mut resp: Response<Incoming>, client_upgrade: hyper::upgrade::OnUpgrade) -> Response<ProxyBody> {
+    fn relay_upgrade(
+        &self,
+        mut resp: Response<Incoming>,
+        client_upgrade: hyper::upgrade::OnUpgrade,
+    ) -> Response<ProxyBody> {
         let upstream_upgrade = hyper::upgrade::on(&mut resp);
         let conn = self.conn.id;
         self.conn.tasks.spawn(
@@ -236,7 +274,13 @@ pub fn request_host<B>(req: &Request<B>) -> Option<(String, Option<u16>)> {
         .uri()
         .authority()
         .map(|a| a.as_str().to_string())
-        .or_else(|| req.headers().get(header::HOST)?.to_str().ok().map(str::to_string))?;
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)?
+                .to_str()
+                .ok()
+                .map(str::to_string)
+        })?;
     let authority: Authority = raw.parse().ok()?;
     Some((authority.host().to_ascii_lowercase(), authority.port_u16()))
 }
@@ -305,7 +349,10 @@ mod tests {
     #[test]
     fn strips_hop_by_hop_and_connection_named_headers() {
         let mut h = HeaderMap::new();
-        h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-secret"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("proxy-authorization", HeaderValue::from_static("Basic x"));
@@ -321,8 +368,14 @@ mod tests {
         h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
         h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         strip_hop_by_hop(&mut h, true);
-        assert_eq!(h.get(header::UPGRADE).map(|v| v.as_bytes()), Some(&b"websocket"[..]));
-        assert_eq!(h.get(header::CONNECTION).map(|v| v.as_bytes()), Some(&b"upgrade"[..]));
+        assert_eq!(
+            h.get(header::UPGRADE).map(|v| v.as_bytes()),
+            Some(&b"websocket"[..])
+        );
+        assert_eq!(
+            h.get(header::CONNECTION).map(|v| v.as_bytes()),
+            Some(&b"upgrade"[..])
+        );
     }
 
     #[test]
@@ -333,7 +386,10 @@ mod tests {
             .body(())
             .expect("request");
         assert_eq!(request_host(&req), Some(("example.com".into(), Some(8080))));
-        let req = Request::builder().uri("https://a.test/x").body(()).expect("request");
+        let req = Request::builder()
+            .uri("https://a.test/x")
+            .body(())
+            .expect("request");
         assert_eq!(request_host(&req), Some(("a.test".into(), None)));
     }
 }

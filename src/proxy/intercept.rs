@@ -70,13 +70,25 @@ pub async fn intercept<S>(
         Err(TlsFailure::Certificate(problem)) => {
             tracing::info!(host = %host, problem = ?problem, "upstream certificate invalid; serving error page");
             let key = ctx.minter.untrusted_key(&leaf);
-            serve_error(ctx, conn, client, key.ok(), problem_page(&problem), shutdown).await;
+            serve_error(
+                ctx,
+                conn,
+                client,
+                key.ok(),
+                problem_page(&problem),
+                shutdown,
+            )
+            .await;
             return;
         }
         Err(TlsFailure::Other(err)) => {
             tracing::debug!(host = %host, error = %err, "upstream unreachable");
             let key = ctx.minter.certified_key(&leaf);
-            let page = (err.status(), "Site unreachable".to_string(), err.to_string());
+            let page = (
+                err.status(),
+                "Site unreachable".to_string(),
+                err.to_string(),
+            );
             serve_error(ctx, conn, client, key.ok(), page, shutdown).await;
             return;
         }
@@ -116,7 +128,10 @@ pub async fn intercept<S>(
         spec,
     };
     let fwd = Arc::new(Forwarder::new(ctx.clone(), conn, route, Some(session)));
-    serve::serve(&ctx, client_tls, h2, shutdown, move |req| fwd.clone().handle(req)).await;
+    serve::serve(&ctx, client_tls, h2, shutdown, move |req| {
+        fwd.clone().handle(req)
+    })
+    .await;
 }
 
 /// Completes the client's TLS handshake. A client that rejects our certificate counts towards
@@ -132,7 +147,8 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let acceptor = tokio_rustls::TlsAcceptor::from(ctx.minter.server_config(key, alpn));
-    let handshake = tokio::time::timeout(ctx.config.limits.handshake_timeout, acceptor.accept(client)).await;
+    let handshake =
+        tokio::time::timeout(ctx.config.limits.handshake_timeout, acceptor.accept(client)).await;
     match handshake {
         Ok(Ok(tls)) => {
             Metrics::inc(&ctx.metrics.client_handshakes_ok);
@@ -164,15 +180,26 @@ where
 /// it sent a certificate alert, or hung up mid-handshake (what many apps do).
 fn client_rejected_certificate(err: &std::io::Error) -> bool {
     use rustls::AlertDescription as A;
-    if let Some(rustls::Error::AlertReceived(alert)) = err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+    if let Some(rustls::Error::AlertReceived(alert)) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
         return matches!(
             alert,
-            A::BadCertificate | A::UnknownCA | A::CertificateUnknown | A::UnsupportedCertificate | A::CertificateExpired | A::AccessDenied | A::DecryptError
+            A::BadCertificate
+                | A::UnknownCA
+                | A::CertificateUnknown
+                | A::UnsupportedCertificate
+                | A::CertificateExpired
+                | A::AccessDenied
+                | A::DecryptError
         );
     }
     matches!(
         err.kind(),
-        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::BrokenPipe
     )
 }
 
@@ -187,13 +214,22 @@ fn problem_page(problem: &UpstreamCertProblem) -> Page {
 }
 
 /// Completes the client handshake with `key` and answers every request with the error page.
-async fn serve_error<S>(ctx: Arc<ProxyContext>, _conn: ConnInfo, client: Rewind<S>, key: Option<Arc<CertifiedKey>>, page: Page, shutdown: Shutdown)
-where
+async fn serve_error<S>(
+    ctx: Arc<ProxyContext>,
+    _conn: ConnInfo,
+    client: Rewind<S>,
+    key: Option<Arc<CertifiedKey>>,
+    page: Page,
+    shutdown: Shutdown,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let Some(key) = key else { return };
-    let acceptor = tokio_rustls::TlsAcceptor::from(ctx.minter.server_config(key, vec![HTTP11.to_vec()]));
-    let Ok(Ok(tls)) = tokio::time::timeout(ctx.config.limits.handshake_timeout, acceptor.accept(client)).await else {
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(ctx.minter.server_config(key, vec![HTTP11.to_vec()]));
+    let Ok(Ok(tls)) =
+        tokio::time::timeout(ctx.config.limits.handshake_timeout, acceptor.accept(client)).await
+    else {
         return;
     };
     let page = Arc::new(page);

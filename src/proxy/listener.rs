@@ -38,7 +38,13 @@ impl ListenerKind {
 }
 
 /// Accepts connections on `listener` until shutdown.
-pub async fn accept_loop(ctx: Arc<ProxyContext>, listener: TcpListener, kind: ListenerKind, tracker: TaskTracker, shutdown: Shutdown) {
+pub async fn accept_loop(
+    ctx: Arc<ProxyContext>,
+    listener: TcpListener,
+    kind: ListenerKind,
+    tracker: TaskTracker,
+    shutdown: Shutdown,
+) {
     loop {
         let permit = tokio::select! {
             p = ctx.limiter.clone().acquire_owned() => match p {
@@ -74,7 +80,7 @@ pub async fn accept_loop(ctx: Arc<ProxyContext>, listener: TcpListener, kind: Li
             id,
             client: peer,
             kind,
-            tasks: TaskTracker::new(),
+            tasks: Default::default(),
         };
         let span = tracing::info_span!(
             "conn",
@@ -117,14 +123,19 @@ async fn handle(ctx: Arc<ProxyContext>, conn: ConnInfo, stream: TcpStream, shutd
     let tasks = conn.tasks.clone();
     let work = async {
         match (conn.kind, dest) {
-            (ListenerKind::Explicit, _) => explicit::serve_client(ctx.clone(), conn, stream, shutdown).await,
-            (ListenerKind::TransparentHttp, Some(dest)) => transparent::serve_http(ctx.clone(), conn, stream, dest, shutdown).await,
-            (ListenerKind::TransparentTls, Some(dest)) => transparent::serve_tls(ctx.clone(), conn, stream, dest, shutdown).await,
+            (ListenerKind::Explicit, _) => {
+                explicit::serve_client(ctx.clone(), conn, stream, shutdown).await
+            }
+            (ListenerKind::TransparentHttp, Some(dest)) => {
+                transparent::serve_http(ctx.clone(), conn, stream, dest, shutdown).await
+            }
+            (ListenerKind::TransparentTls, Some(dest)) => {
+                transparent::serve_tls(ctx.clone(), conn, stream, dest, shutdown).await
+            }
             (_, None) => {}
         }
         // A tunnel or upgraded stream the exchange handed off is still this connection.
-        tasks.close();
-        tasks.wait().await;
+        tasks.join().await;
     };
     tokio::select! {
         _ = work => tracing::debug!("connection closed"),
@@ -154,15 +165,19 @@ pub async fn bind_all(addrs: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>>
 
 /// Binds one listener; IPv6 listeners are IPv6-only so IPv4 and IPv6 can be bound separately.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
     socket.set_reuse_address(true)?;
     socket.set_nonblocking(true)?;
-    socket
-        .bind(&addr.into())
-        .map_err(|err| std::io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}")))?;
+    socket.bind(&addr.into()).map_err(|err| {
+        std::io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}"))
+    })?;
     socket.listen(1024)?;
     TcpListener::from_std(socket.into())
 }

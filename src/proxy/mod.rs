@@ -15,6 +15,7 @@
 //!   failed. [`status`]: the metrics and health endpoint.
 
 pub mod bypass;
+pub mod conn_tasks;
 pub mod decision;
 pub mod error;
 pub mod error_page;
@@ -55,7 +56,8 @@ use decision::Policy;
 use guard::DestinationGuard;
 
 /// Body type of every response gatewatch sends to a client.
-pub type ProxyBody = http_body_util::combinators::BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+pub type ProxyBody =
+    http_body_util::combinators::BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Leaf certificates cached in memory.
 const LEAF_CACHE: u64 = 10_000;
@@ -72,7 +74,7 @@ pub struct ConnInfo {
     /// Work that outlives the connection's HTTP exchange (a `CONNECT` tunnel, a WebSocket
     /// relay). The connection counts as open, for idle timeout and graceful shutdown, until
     /// these finish.
-    pub tasks: TaskTracker,
+    pub tasks: conn_tasks::ConnTasks,
 }
 
 /// Everything a connection needs, shared by all of them.
@@ -140,9 +142,15 @@ impl BoundListeners {
     pub async fn bind(config: &Config) -> Result<BoundListeners, GatewayError> {
         let l = &config.listen;
         Ok(BoundListeners {
-            explicit: listener::bind_all(&l.explicit).await.map_err(GatewayError::Bind)?,
-            transparent_http: listener::bind_all(&l.transparent_http).await.map_err(GatewayError::Bind)?,
-            transparent_tls: listener::bind_all(&l.transparent_tls).await.map_err(GatewayError::Bind)?,
+            explicit: listener::bind_all(&l.explicit)
+                .await
+                .map_err(GatewayError::Bind)?,
+            transparent_http: listener::bind_all(&l.transparent_http)
+                .await
+                .map_err(GatewayError::Bind)?,
+            transparent_tls: listener::bind_all(&l.transparent_tls)
+                .await
+                .map_err(GatewayError::Bind)?,
             status: match config.observability.metrics_listen {
                 Some(addr) => Some(listener::bind(addr).await.map_err(GatewayError::Bind)?),
                 None => None,
@@ -170,10 +178,16 @@ pub struct Gateway {
 impl Gateway {
     /// Sets up the gateway: loads (or creates) the school CA, builds upstream trust and the
     /// connection policy.
-    pub fn new(config: Config, inspector: Arc<dyn Inspector>, listeners: BoundListeners) -> Result<Gateway, GatewayError> {
-        std::fs::create_dir_all(&config.paths.data_dir).map_err(|source| GatewayError::DataDir {
-            path: config.paths.data_dir.clone(),
-            source,
+    pub fn new(
+        config: Config,
+        inspector: Arc<dyn Inspector>,
+        listeners: BoundListeners,
+    ) -> Result<Gateway, GatewayError> {
+        std::fs::create_dir_all(&config.paths.data_dir).map_err(|source| {
+            GatewayError::DataDir {
+                path: config.paths.data_dir.clone(),
+                source,
+            }
         })?;
         let ca = Arc::new(SchoolCa::load_or_create(&config.paths.ca_dir)?);
         let minter = CertMinter::new(ca, LEAF_CACHE)?;
@@ -217,7 +231,11 @@ impl Gateway {
 
     /// The explicit listeners' bound addresses.
     pub fn explicit_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.explicit.iter().filter_map(|l| l.local_addr().ok()).collect()
+        self.listeners
+            .explicit
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
     }
 
     /// Serves until `shutdown` is triggered, then gives open connections
@@ -236,14 +254,25 @@ impl Gateway {
                 if let Ok(addr) = l.local_addr() {
                     tracing::info!(%addr, listener = kind.label(), "listening");
                 }
-                loops.push(tokio::spawn(listener::accept_loop(ctx.clone(), l, kind, tracker.clone(), shutdown.clone())));
+                loops.push(tokio::spawn(listener::accept_loop(
+                    ctx.clone(),
+                    l,
+                    kind,
+                    tracker.clone(),
+                    shutdown.clone(),
+                )));
             }
         }
         if let Some(l) = listeners.status {
             if let Ok(addr) = l.local_addr() {
                 tracing::info!(%addr, "status endpoint listening");
             }
-            loops.push(tokio::spawn(status::serve_status(ctx.clone(), l, tracker.clone(), shutdown.clone())));
+            loops.push(tokio::spawn(status::serve_status(
+                ctx.clone(),
+                l,
+                tracker.clone(),
+                shutdown.clone(),
+            )));
         }
         shutdown.wait().await;
         for l in loops {
@@ -252,7 +281,10 @@ impl Gateway {
         tracker.close();
         let grace = ctx.config.limits.shutdown_grace;
         if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-            tracing::warn!(remaining = tracker.len(), "shutdown grace period over; dropping open connections");
+            tracing::warn!(
+                remaining = tracker.len(),
+                "shutdown grace period over; dropping open connections"
+            );
         }
         tracing::info!("gatewatch stopped");
     }

@@ -81,7 +81,9 @@ mod tests {
     #[tokio::test]
     async fn replays_prefix_then_reads_on() {
         let (mut a, b) = tokio::io::duplex(64);
-        tokio::io::AsyncWriteExt::write_all(&mut a, b" world").await.expect("write");
+        tokio::io::AsyncWriteExt::write_all(&mut a, b" world")
+            .await
+            .expect("write");
         drop(a);
         let mut r = Rewind::new(Bytes::from_static(b"hello"), b);
         let mut out = String::new();

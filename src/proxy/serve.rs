@@ -16,8 +16,13 @@ use crate::shutdown::Shutdown;
 
 /// Serves HTTP/1.1 (with upgrades) or HTTP/2 on `io` with `handler` until the client closes or
 /// shutdown is signalled (then the connection finishes its in-flight requests and closes).
-pub async fn serve<I, F, Fut>(ctx: &Arc<ProxyContext>, io: I, h2: bool, shutdown: Shutdown, handler: F)
-where
+pub async fn serve<I, F, Fut>(
+    ctx: &Arc<ProxyContext>,
+    io: I,
+    h2: bool,
+    shutdown: Shutdown,
+    handler: F,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Response<ProxyBody>, std::convert::Infallible>> + Send + 'static,

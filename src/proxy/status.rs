@@ -15,7 +15,12 @@ use super::{error_page, serve, ProxyBody, ProxyContext};
 use crate::shutdown::Shutdown;
 
 /// Serves the status endpoint until shutdown.
-pub async fn serve_status(ctx: Arc<ProxyContext>, listener: TcpListener, tracker: TaskTracker, shutdown: Shutdown) {
+pub async fn serve_status(
+    ctx: Arc<ProxyContext>,
+    listener: TcpListener,
+    tracker: TaskTracker,
+    shutdown: Shutdown,
+) {
     loop {
         let (stream, _) = tokio::select! {
             r = listener.accept() => match r {
@@ -51,13 +56,22 @@ fn respond(ctx: &ProxyContext, req: Request<Incoming>) -> Result<Response<ProxyB
         }
         "/healthz" => ("text/plain", "ok\n".to_string()),
         "/bypass" => {
-            let json = serde_json::to_string_pretty(&ctx.bypass.auto_entries()).unwrap_or_else(|_| "[]".into());
+            let json = serde_json::to_string_pretty(&ctx.bypass.auto_entries())
+                .unwrap_or_else(|_| "[]".into());
             ("application/json", json)
         }
-        _ => return Ok(error_page::page(StatusCode::NOT_FOUND, "Not found", "Try /metrics, /healthz or /bypass.")),
+        _ => {
+            return Ok(error_page::page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "Try /metrics, /healthz or /bypass.",
+            ))
+        }
     };
     let mut resp = Response::new(error_page::full(body));
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
     Ok(resp)
 }

@@ -24,12 +24,22 @@ pub fn original_dst(stream: &TcpStream) -> io::Result<SocketAddr> {
     };
     addr.as_socket()
         .map(|a| SocketAddr::new(crate::config::canonical_ip(a.ip()), a.port()))
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "original destination is not an IP address"))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "original destination is not an IP address",
+            )
+        })
 }
 
 /// Serves a redirected plain-HTTP connection bound for `dest`.
-pub async fn serve_http<S>(ctx: Arc<ProxyContext>, conn: ConnInfo, stream: S, dest: SocketAddr, shutdown: Shutdown)
-where
+pub async fn serve_http<S>(
+    ctx: Arc<ProxyContext>,
+    conn: ConnInfo,
+    stream: S,
+    dest: SocketAddr,
+    shutdown: Shutdown,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if let Err(reason) = ctx.policy.allow_destination(dest) {
@@ -37,13 +47,26 @@ where
         tracing::debug!(%dest, reason = %reason, "refused");
         return;
     }
-    let fwd = Arc::new(Forwarder::new(ctx.clone(), conn, Route::TransparentHttp { dest }, None));
-    serve::serve(&ctx, stream, false, shutdown, move |req| fwd.clone().handle(req)).await;
+    let fwd = Arc::new(Forwarder::new(
+        ctx.clone(),
+        conn,
+        Route::TransparentHttp { dest },
+        None,
+    ));
+    serve::serve(&ctx, stream, false, shutdown, move |req| {
+        fwd.clone().handle(req)
+    })
+    .await;
 }
 
 /// Serves a redirected port-443 connection bound for `dest`.
-pub async fn serve_tls<S>(ctx: Arc<ProxyContext>, conn: ConnInfo, stream: S, dest: SocketAddr, shutdown: Shutdown)
-where
+pub async fn serve_tls<S>(
+    ctx: Arc<ProxyContext>,
+    conn: ConnInfo,
+    stream: S,
+    dest: SocketAddr,
+    shutdown: Shutdown,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     tunnel::handle(ctx, conn, stream, vec![dest], None, shutdown).await;

@@ -29,17 +29,18 @@ pub async fn handle<S>(
     let Some(dest) = addrs.first().copied() else {
         return;
     };
-    let peeked = match tokio::time::timeout(ctx.config.limits.handshake_timeout, peek::peek(stream)).await {
-        Ok(Ok(p)) => p,
-        Ok(Err(err)) => {
-            tracing::debug!(error = %err, "client sent nothing usable");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!("client sent no first bytes in time");
-            return;
-        }
-    };
+    let peeked =
+        match tokio::time::timeout(ctx.config.limits.handshake_timeout, peek::peek(stream)).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(err)) => {
+                tracing::debug!(error = %err, "client sent nothing usable");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("client sent no first bytes in time");
+                return;
+            }
+        };
     let (hello, rewind) = match peeked {
         Peeked::Tls(hello, rewind) => (Some(hello), rewind),
         Peeked::Other(rewind) => (None, rewind),

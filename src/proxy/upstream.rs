@@ -33,9 +33,21 @@ pub const HTTP11: &[u8] = b"http/1.1";
 
 /// Resolves `host` to addresses: static overrides first, then IP literals, then DNS. Only
 /// addresses the destination guard allows are returned.
-pub async fn resolve(ctx: &ProxyContext, host: &str, port: u16) -> Result<Vec<SocketAddr>, ProxyError> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let candidates: Vec<SocketAddr> = if let Some(ip) = ctx.config.upstream.static_hosts.get(&host.to_ascii_lowercase()) {
+pub async fn resolve(
+    ctx: &ProxyContext,
+    host: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, ProxyError> {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.');
+    let candidates: Vec<SocketAddr> = if let Some(ip) = ctx
+        .config
+        .upstream
+        .static_hosts
+        .get(&host.to_ascii_lowercase())
+    {
         vec![SocketAddr::new(*ip, port)]
     } else if let Ok(ip) = host.parse() {
         vec![SocketAddr::new(ip, port)]
@@ -72,7 +84,10 @@ pub async fn resolve(ctx: &ProxyContext, host: &str, port: u16) -> Result<Vec<So
 }
 
 /// Connects to the first address that answers within the configured timeout.
-pub async fn connect_tcp(ctx: &ProxyContext, addrs: &[SocketAddr]) -> Result<TcpStream, ProxyError> {
+pub async fn connect_tcp(
+    ctx: &ProxyContext,
+    addrs: &[SocketAddr],
+) -> Result<TcpStream, ProxyError> {
     let timeout = ctx.config.upstream.connect_timeout;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
     for addr in addrs {
@@ -111,7 +126,12 @@ pub async fn connect_tls(
     let tcp = connect_tcp(ctx, addrs).await.map_err(TlsFailure::Other)?;
     let connector = tokio_rustls::TlsConnector::from(ctx.upstream_tls.client_config(alpn));
     let target = format!("{}", name.to_str());
-    match tokio::time::timeout(ctx.config.upstream.connect_timeout, connector.connect(name.clone(), tcp)).await {
+    match tokio::time::timeout(
+        ctx.config.upstream.connect_timeout,
+        connector.connect(name.clone(), tcp),
+    )
+    .await
+    {
         Ok(Ok(tls)) => {
             crate::metrics::Metrics::inc(&ctx.metrics.upstream_handshakes_ok);
             Ok(tls)
@@ -123,7 +143,10 @@ pub async fn connect_tls(
                     crate::metrics::Metrics::inc(&ctx.metrics.upstream_cert_invalid);
                     Err(TlsFailure::Certificate(problem))
                 }
-                None => Err(TlsFailure::Other(ProxyError::UpstreamTls { target, source: err })),
+                None => Err(TlsFailure::Other(ProxyError::UpstreamTls {
+                    target,
+                    source: err,
+                })),
             }
         }
         Err(_) => {
@@ -244,7 +267,11 @@ impl Session {
     }
 
     /// Sends `req` to the upstream described by `spec`.
-    pub async fn send(&self, spec: &ConnectSpec, req: Request<UpstreamBody>) -> Result<Response<Incoming>, ProxyError> {
+    pub async fn send(
+        &self,
+        spec: &ConnectSpec,
+        req: Request<UpstreamBody>,
+    ) -> Result<Response<Incoming>, ProxyError> {
         // The lock is a tokio mutex held only while (re)connecting and queueing the request,
         // so concurrent HTTP/2 requests share one connection instead of racing to open several.
         let mut slot = self.slot.lock().await;
@@ -253,7 +280,9 @@ impl Session {
             *slot = Some((spec.clone(), self.connect(spec).await?));
         }
         let Some((_, sender)) = slot.as_mut() else {
-            return Err(ProxyError::Internal("upstream session lost its connection".into()));
+            return Err(ProxyError::Internal(
+                "upstream session lost its connection".into(),
+            ));
         };
         crate::metrics::Metrics::inc(&self.ctx.metrics.requests_total);
         match sender {
@@ -279,7 +308,11 @@ impl Session {
                 handshake(tcp, false).await
             }
             ConnectSpec::Tls { addrs, name, alpn } => {
-                let offer: Vec<Vec<u8>> = if alpn.is_empty() { Vec::new() } else { vec![alpn.clone()] };
+                let offer: Vec<Vec<u8>> = if alpn.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![alpn.clone()]
+                };
                 match connect_tls(&self.ctx, addrs, name, &offer).await {
                     Ok(tls) => {
                         let h2 = tls.get_ref().1.alpn_protocol() == Some(H2);

@@ -29,7 +29,13 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 /// Host names the test gateway resolves to 127.0.0.1 (its `static_hosts`).
-pub const TEST_HOSTS: &[&str] = &["upstream.test", "bank.test", "expired.test", "wrong.test", "pinned.test"];
+pub const TEST_HOSTS: &[&str] = &[
+    "upstream.test",
+    "bank.test",
+    "expired.test",
+    "wrong.test",
+    "pinned.test",
+];
 
 /// A private CA standing in for the public web's CAs.
 pub struct TestCa {
@@ -55,7 +61,9 @@ impl TestCa {
     pub fn new(common_name: &str) -> TestCa {
         let key = KeyPair::generate().expect("key");
         let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, common_name);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let cert = params.self_signed(&key).expect("ca cert");
@@ -71,9 +79,16 @@ impl TestCa {
     }
 
     /// A rustls server config presenting a leaf for `names`, offering `alpn`.
-    pub fn server_config(&self, names: &[&str], validity: Validity, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
+    pub fn server_config(
+        &self,
+        names: &[&str],
+        validity: Validity,
+        alpn: &[&[u8]],
+    ) -> Arc<rustls::ServerConfig> {
         let key = KeyPair::generate().expect("key");
-        let mut params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("params");
+        let mut params =
+            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .expect("params");
         params.distinguished_name.push(DnType::CommonName, names[0]);
         let now = OffsetDateTime::now_utc();
         match validity {
@@ -87,15 +102,17 @@ impl TestCa {
             }
         }
         let cert = params.signed_by(&key, &self.issuer).expect("leaf");
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .expect("server config");
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .expect("server config");
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Arc::new(config)
     }
@@ -137,13 +154,17 @@ impl Upstream {
     }
 
     async fn start(tls: Option<Arc<rustls::ServerConfig>>) -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind upstream");
         let addr = listener.local_addr().expect("addr");
         let log = Arc::new(UpstreamLog::default());
         let task_log = log.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 task_log.connections.fetch_add(1, Ordering::Relaxed);
                 let log = task_log.clone();
                 let tls = tls.clone();
@@ -152,14 +173,23 @@ impl Upstream {
                         let log = log.clone();
                         async move { Ok::<_, Infallible>(route(req, &log).await) }
                     });
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let builder =
+                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     match tls {
                         Some(cfg) => {
-                            let Ok(stream) = tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await else { return };
-                            let _ = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).await;
+                            let Ok(stream) =
+                                tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await
+                            else {
+                                return;
+                            };
+                            let _ = builder
+                                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                                .await;
                         }
                         None => {
-                            let _ = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).await;
+                            let _ = builder
+                                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                                .await;
                         }
                     }
                 });
@@ -182,7 +212,11 @@ async fn route(mut req: Request<Incoming>, log: &UpstreamLog) -> Response<TestBo
         "/hello" => text("hello from upstream\n"),
         "/proto" => text(format!("{:?}", req.version())),
         "/chunked" => {
-            let frames = vec![Bytes::from_static(b"first chunk;"), Bytes::from_static(b"second chunk;"), Bytes::from_static(b"third chunk")];
+            let frames = vec![
+                Bytes::from_static(b"first chunk;"),
+                Bytes::from_static(b"second chunk;"),
+                Bytes::from_static(b"third chunk"),
+            ];
             Response::new(Chunks(frames.into_iter()).boxed())
         }
         "/upload" => {
@@ -190,7 +224,9 @@ async fn route(mut req: Request<Incoming>, log: &UpstreamLog) -> Response<TestBo
             let mut total: u64 = 0;
             let mut sum: u64 = 0;
             while let Some(frame) = body.frame().await {
-                let Ok(frame) = frame else { return status(StatusCode::BAD_REQUEST) };
+                let Ok(frame) = frame else {
+                    return status(StatusCode::BAD_REQUEST);
+                };
                 if let Some(data) = frame.data_ref() {
                     total += data.len() as u64;
                     sum = data.iter().fold(sum, |s, b| s.wrapping_add(*b as u64));
@@ -217,8 +253,14 @@ async fn route(mut req: Request<Incoming>, log: &UpstreamLog) -> Response<TestBo
             });
             let mut resp = Response::new(Full::new(Bytes::new()).boxed());
             *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-            resp.headers_mut().insert(header::UPGRADE, header::HeaderValue::from_static("websocket"));
-            resp.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("upgrade"));
+            resp.headers_mut().insert(
+                header::UPGRADE,
+                header::HeaderValue::from_static("websocket"),
+            );
+            resp.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("upgrade"),
+            );
             resp
         }
         p if p.starts_with("/big/") => {
@@ -241,7 +283,10 @@ struct Chunks(std::vec::IntoIter<Bytes>);
 impl Body for Chunks {
     type Data = Bytes;
     type Error = Infallible;
-    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         Poll::Ready(self.0.next().map(|b| Ok(Frame::data(b))))
     }
 }
@@ -256,14 +301,20 @@ impl Generated {
     /// `n` bytes of a repeating pattern.
     pub fn new(n: u64) -> Self {
         let chunk: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
-        Generated { remaining: n, chunk: Bytes::from(chunk) }
+        Generated {
+            remaining: n,
+            chunk: Bytes::from(chunk),
+        }
     }
 }
 
 impl Body for Generated {
     type Data = Bytes;
     type Error = Infallible;
-    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         if self.remaining == 0 {
             return Poll::Ready(None);
         }
@@ -303,7 +354,10 @@ pub fn lab_config(dir: &std::path::Path, upstream_ca: &TestCa) -> Config {
     config.upstream.extra_ca_files = vec![upstream_ca.pem_path.clone()];
     config.upstream.connect_timeout = std::time::Duration::from_secs(5);
     for host in TEST_HOSTS {
-        config.upstream.static_hosts.insert(host.to_string(), "127.0.0.1".parse().expect("ip"));
+        config
+            .upstream
+            .static_hosts
+            .insert(host.to_string(), "127.0.0.1".parse().expect("ip"));
     }
     config.bypass.hosts.push("bank.test".into());
     config.limits.shutdown_grace = std::time::Duration::from_secs(2);
@@ -327,7 +381,15 @@ impl Proxy {
         let metrics = gateway.metrics();
         let shutdown = Shutdown::new();
         let task = tokio::spawn(gateway.run(shutdown.clone()));
-        Proxy { addr, school_ca, counts, metrics, dir, shutdown, task }
+        Proxy {
+            addr,
+            school_ca,
+            counts,
+            metrics,
+            dir,
+            shutdown,
+            task,
+        }
     }
 
     /// The `-x` argument for curl.
@@ -356,7 +418,14 @@ pub struct CurlOutput {
 /// Runs curl with `args` (adds `--silent --show-error --max-time 60`).
 pub async fn curl(args: &[&str]) -> CurlOutput {
     let out = tokio::process::Command::new("curl")
-        .args(["--silent", "--show-error", "--max-time", "60", "--noproxy", ""])
+        .args([
+            "--silent",
+            "--show-error",
+            "--max-time",
+            "60",
+            "--noproxy",
+            "",
+        ])
         .args(args)
         .output()
         .await
@@ -382,4 +451,20 @@ pub async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     cond()
+}
+
+impl TestCa {
+    /// Like [`TestCa::server_config`] but speaking TLS 1.2 only.
+    pub fn server_config_tls12(&self, names: &[&str], alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
+        let base = self.server_config(names, Validity::Good, alpn);
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .expect("versions")
+        .with_no_client_auth()
+        .with_cert_resolver(base.cert_resolver.clone());
+        config.alpn_protocols = base.alpn_protocols.clone();
+        Arc::new(config)
+    }
 }

@@ -82,14 +82,18 @@ metrics_listen = "{METRICS}"
 }
 
 /// Loads section 5's nftables ruleset (redirect 80 and 443, reject QUIC) into namespace `ns`.
+/// (A rule must end with a newline or `;` before a closing `}`: nft 1.0 rejects section 5's
+/// one-line `... redirect to :3130 }` form.)
 pub fn load_nftables(tools: &Tools, ns: &str, dir: &Path) {
     let rules = format!(
         r#"table inet gatewatch {{
   chain prerouting_nat {{ type nat hook prerouting priority dstnat; policy accept;
     iifname "{GW_CLIENT_IF}" tcp dport 80 redirect to :{HTTP_PORT}
-    iifname "{GW_CLIENT_IF}" tcp dport 443 redirect to :{TLS_PORT} }}
+    iifname "{GW_CLIENT_IF}" tcp dport 443 redirect to :{TLS_PORT}
+  }}
   chain forward {{ type filter hook forward priority filter; policy accept;
-    iifname "{GW_CLIENT_IF}" udp dport 443 reject }}
+    iifname "{GW_CLIENT_IF}" udp dport 443 reject
+  }}
 }}
 "#
     );
@@ -100,7 +104,8 @@ pub fn load_nftables(tools: &Tools, ns: &str, dir: &Path) {
     run(&tools.ip, &["netns", "exec", ns, &nft, "-f", &path]);
 }
 
-/// The running gatewatch process.
+/// The running gatewatch process. Its log is printed when the test fails, or always when
+/// `GATEWATCH_NETNS_LOG` is set.
 pub struct Gatewatch {
     child: Child,
     log: PathBuf,
@@ -128,6 +133,7 @@ impl Gatewatch {
             ])
             .arg(config)
             .env("RUST_LOG", "info,gatewatch=debug")
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -198,7 +204,7 @@ impl Drop for Gatewatch {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if std::thread::panicking() {
+        if std::thread::panicking() || std::env::var_os("GATEWATCH_NETNS_LOG").is_some() {
             eprintln!(
                 "---- gatewatch log ({}) ----\n{}---- end of gatewatch log ----",
                 self.log.display(),
