@@ -569,6 +569,16 @@ mod tests {
     }
 
     #[test]
+    fn corrupted_files_never_panic() {
+        for text in text::corruptions(REAL) {
+            let mut p = DhcpdParser::new();
+            let leases = p.feed(&text);
+            assert!(leases.len() <= 3 && p.report().records == leases.len() as u64);
+            let _ = leases.iter().map(DhcpdLease::to_event).count();
+        }
+    }
+
+    #[test]
     fn an_endless_statement_is_dropped_not_hoarded() {
         let mut p = DhcpdParser::new();
         let junk = "x".repeat(MAX_PENDING + 1);

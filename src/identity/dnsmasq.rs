@@ -320,6 +320,16 @@ mod tests {
     }
 
     #[test]
+    fn corrupted_files_never_panic() {
+        let (good, _) = parse_snapshot(SNAPSHOT_1);
+        for text in text::corruptions(SNAPSHOT_1) {
+            let (leases, report) = parse_snapshot(&text);
+            assert_eq!(report.records, leases.len() as u64);
+            let _ = diff(&good, &leases, 1_795_440_000);
+        }
+    }
+
+    #[test]
     fn renewal_reuse_and_expiry_in_diffs() {
         let lease = |m: &str, expiry| DnsmasqLease {
             ip: "10.0.0.5".parse().unwrap(),

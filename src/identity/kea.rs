@@ -436,6 +436,16 @@ mod tests {
     }
 
     #[test]
+    fn corrupted_files_never_panic() {
+        for text in text::corruptions(REAL) {
+            let mut p = KeaParser::new();
+            let rows = p.feed(&text);
+            assert_eq!(p.report().records, rows.len() as u64);
+            let _ = rows.iter().map(KeaLease::to_event).count();
+        }
+    }
+
+    #[test]
     fn every_split_point_gives_the_same_rows() {
         let expected = KeaParser::new().feed(REAL);
         for split in 0..=REAL.len() {

@@ -389,6 +389,15 @@ mod tests {
     }
 
     #[test]
+    fn corrupted_files_never_panic() {
+        for text in text::corruptions(REAL) {
+            let mut p = DetailParser::new();
+            let events = p.feed(&text);
+            assert!(events.len() <= 8 && p.report().records == events.len() as u64);
+        }
+    }
+
+    #[test]
     fn an_endless_line_is_dropped() {
         let mut p = DetailParser::new();
         assert!(p.feed(&"x".repeat(MAX_LINE + 1)).is_empty());

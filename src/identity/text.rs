@@ -138,6 +138,24 @@ pub(crate) fn month_number(abbrev: &str) -> Option<u8> {
         .and_then(|i| u8::try_from(i + 1).ok())
 }
 
+/// Test inputs: `text` with each character position in turn replaced by characters that
+/// matter to some format (quotes, escapes, braces, separators, line ends, multi-byte).
+#[cfg(test)]
+pub(crate) fn corruptions(text: &str) -> impl Iterator<Item = String> + '_ {
+    const NASTY: [&str; 12] = [
+        "\"", "\\", "{", "}", ";", "#", ",", "\n", "\t", " = ", "é", "",
+    ];
+    text.char_indices().flat_map(move |(i, c)| {
+        NASTY.iter().map(move |n| {
+            let mut s = String::with_capacity(text.len() + 4);
+            s.push_str(&text[..i]);
+            s.push_str(n);
+            s.push_str(&text[i + c.len_utf8()..]);
+            s
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

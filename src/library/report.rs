@@ -128,19 +128,19 @@ impl Library {
         }
     }
 
-    /// Empty categories and enabled entries that look for the same text.
+    /// Empty categories, and enabled entries of one category that look for the same text.
     fn warnings(&self, rows: &[CategoryCounts]) -> Vec<String> {
         let mut out: Vec<String> = rows
             .iter()
             .filter(|r| r.enabled == 0)
             .map(|r| format!("category {} has no enabled entries", r.category))
             .collect();
-        let mut seen: HashMap<(String, Kind, super::Edge), &str> = HashMap::new();
+        let mut seen: HashMap<(Category, String, Kind, super::Edge), &str> = HashMap::new();
         for e in self.entries().iter().filter(|e| e.enabled) {
-            let key = (e.pattern.to_lowercase(), e.kind, e.edge);
+            let key = (e.category, e.pattern.to_lowercase(), e.kind, e.edge);
             match seen.get(&key) {
                 Some(first) => out.push(format!(
-                    "{} and {} both match `{}`; keep one (a hit counts once per entry)",
+                    "{} and {} both match `{}` in the same category; keep one",
                     first, e.id, e.pattern
                 )),
                 None => {
@@ -311,10 +311,12 @@ rationale = "Seeking to buy."
 
     #[test]
     fn counts_per_category_severity_language_and_state() {
-        let lib = Library::from_sources("t", "7", "", &[("drugs.toml", FILE)]).unwrap();
+        let gambling = "category = \"gambling\"\n[[entry]]\nid = \"gambling/weed\"\nmatch = \"weed\"\nseverity = 1\nrationale = \"Same text, other category.\"\n";
+        let files = [("drugs.toml", FILE), ("gambling.toml", gambling)];
+        let lib = Library::from_sources("t", "7", "", &files).unwrap();
         let r = lib.check_report();
-        assert_eq!((r.entries, r.combos, r.exceptions, r.regexes), (5, 1, 0, 1));
-        assert_eq!((r.enabled, r.disabled, r.negative_weights), (5, 1, 1));
+        assert_eq!((r.entries, r.combos, r.exceptions, r.regexes), (6, 1, 0, 1));
+        assert_eq!((r.enabled, r.disabled, r.negative_weights), (6, 1, 1));
         let drugs = r
             .categories
             .iter()
@@ -322,20 +324,25 @@ rationale = "Seeking to buy."
             .unwrap();
         assert_eq!(drugs.by_severity, [0, 1, 2, 2, 0]);
         assert_eq!((drugs.enabled, drugs.disabled), (5, 1));
-        assert_eq!(r.languages.get("en"), Some(&4));
+        assert_eq!(r.languages.get("en"), Some(&5));
         assert_eq!(r.languages.get("pl"), Some(&1));
         assert_eq!(r.categories.len(), 15);
         assert!(r
             .warnings
             .iter()
             .any(|w| w.contains("drugs/weed and drugs/weed-again")));
+        assert!(
+            !r.warnings.iter().any(|w| w.contains("gambling/weed")),
+            "other categories may reuse a phrase: {:?}",
+            r.warnings
+        );
         assert!(r
             .warnings
             .iter()
             .any(|w| w == "category suicide has no enabled entries"));
 
         let text = r.to_string();
-        assert!(text.contains("library t 7 (1 files)"), "{text}");
+        assert!(text.contains("library t 7 (2 files)"), "{text}");
         let row = text
             .lines()
             .find(|l| l.starts_with("Drugs / substance abuse [drugs]"))
@@ -343,7 +350,7 @@ rationale = "Seeking to buy."
         let cols: Vec<&str> = row.split_whitespace().rev().take(7).collect();
         assert_eq!(cols, vec!["1", "5", "0", "2", "2", "1", "0"], "{row}");
         assert!(text.contains("Terrorism [terrorism] (illegal)"), "{text}");
-        assert!(text.contains("languages: en 4, pl 1"), "{text}");
+        assert!(text.contains("languages: en 5, pl 1"), "{text}");
 
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["categories"][6]["category"], "drugs");
