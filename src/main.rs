@@ -45,6 +45,37 @@ enum Command {
         #[command(subcommand)]
         action: BypassAction,
     },
+    /// Validate, test and import threat libraries.
+    Library {
+        #[command(subcommand)]
+        action: LibraryAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LibraryAction {
+    /// Validate a library (and optional school overlay); print counts per category and
+    /// severity.
+    Check {
+        /// The library directory (holding library.toml).
+        #[arg(default_value = "libraries/starter")]
+        dir: PathBuf,
+        /// A school overlay to apply.
+        #[arg(long)]
+        overlay: Option<PathBuf>,
+        /// Recompute and write the manifest checksum first (after editing a library).
+        #[arg(long)]
+        update_checksum: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -112,6 +143,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run { config } => run(config),
         Command::Ca { action } => ca(action),
+        Command::Library { action } => library(action),
         Command::Config {
             action: ConfigAction::Check { file },
         } => {
@@ -148,6 +180,33 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn library(action: LibraryAction) -> anyhow::Result<()> {
+    match action {
+        LibraryAction::Check {
+            dir,
+            overlay,
+            update_checksum,
+            format,
+        } => {
+            if update_checksum {
+                let sum = gatewatch::library::update_checksum(&dir)?;
+                eprintln!("{}: checksum updated to {sum}", dir.display());
+            }
+            let mut lib = gatewatch::library::Library::load_dir(&dir)?;
+            if let Some(path) = overlay {
+                let overlay = gatewatch::library::Overlay::load(&path)?;
+                lib.apply_overlay(&overlay)?;
+            }
+            let report = lib.check_report();
+            match format {
+                OutputFormat::Text => println!("{report}"),
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
@@ -327,9 +326,4 @@ impl Session {
             }
         }
     }
-}
-
-/// A response body from a string, for small synthesised bodies.
-pub fn bytes_body(b: impl Into<Bytes>) -> super::ProxyBody {
-    super::error_page::full(b)
 }
