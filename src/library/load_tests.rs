@@ -514,8 +514,6 @@ fn missing_checksum_is_a_problem_and_update_adds_it() {
 /// suicide and self-harm cover the languages the issue names, and the shipped example overlay
 /// applies to it.
 #[test]
-#[ignore = "libraries/starter/library.toml still has the placeholder checksum `sha256:0`; run \
-            `gatewatch library check --update-checksum libraries/starter`, then remove this"]
 fn starter_library_loads_and_covers_every_category() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("libraries");
     let mut lib = Library::load_dir(&root.join("starter")).unwrap_or_else(|e| panic!("{e}"));
