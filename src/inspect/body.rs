@@ -98,9 +98,10 @@ impl Tap {
     }
 }
 
-impl<B> InspectedBody<B> {
+impl<B: Body> InspectedBody<B> {
     /// Wraps `inner`. With `Some(inspector)`, spawns the body's inspection task (needs a tokio
-    /// runtime); with `None` the body passes through untouched.
+    /// runtime); with `None` the body passes through untouched. An empty body (a GET, say) is
+    /// finished at once, without a task.
     pub fn new(
         inner: B,
         inspector: Option<Box<dyn BodyInspector>>,
@@ -110,6 +111,13 @@ impl<B> InspectedBody<B> {
         let Some(mut inspector) = inspector else {
             return Self::passthrough(inner);
         };
+        if inner.is_end_stream() {
+            inspector.finish(BodyEnd {
+                complete: true,
+                overrun: false,
+            });
+            return Self::passthrough(inner);
+        }
         Metrics::inc(&metrics.inspected_streams);
         let (tx, mut rx) = mpsc::channel::<Bytes>(cfg.queue_frames.max(1));
         let state = Arc::new(AtomicU8::new(0));
@@ -127,6 +135,9 @@ impl<B> InspectedBody<B> {
         Self::with_queue(inner, tx, state, cfg.max_stall, metrics.clone())
     }
 
+}
+
+impl<B> InspectedBody<B> {
     /// Wraps `inner` without inspection.
     pub fn passthrough(inner: B) -> Self {
         InspectedBody {
@@ -282,6 +293,22 @@ mod tests {
         assert!(waited < budget * 2, "waited {waited:?}");
         assert_eq!(state.load(Ordering::Relaxed) & OVERRUN, OVERRUN);
         assert_eq!(metrics.inspection_overruns.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn an_empty_body_is_finished_at_once_without_a_task() {
+        let counting = CountingInspector::new();
+        let metrics = Arc::new(Metrics::default());
+        let cfg = InspectConfig {
+            queue_frames: 1,
+            max_stall: Duration::from_secs(1),
+        };
+        let empty = http_body_util::Empty::<Bytes>::new();
+        let body = InspectedBody::new(empty, counting.request(&meta()), &cfg, &metrics);
+        // Finished synchronously, before the body is even polled.
+        assert_eq!(Counts::get(&counting.counts().completed), 1);
+        assert_eq!(metrics.inspected_streams.load(Ordering::Relaxed), 0);
+        assert!(body.collect().await.expect("empty").to_bytes().is_empty());
     }
 
     #[tokio::test]
