@@ -70,6 +70,32 @@ enum LibraryAction {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Convert phrase lists from other products into a gatewatch library (a dry run without
+    /// --out).
+    Import {
+        /// What is being imported.
+        #[arg(long, value_enum)]
+        format: ImportFormat,
+        /// The e2guardian list directory, or the word-list file.
+        source: PathBuf,
+        /// Write the library here (category files and library.toml).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Word lists only: the category every term belongs to (e.g. self-harm).
+        #[arg(long)]
+        category: Option<String>,
+        /// Word lists only: the severity (1 to 5) every term gets.
+        #[arg(long)]
+        severity: Option<u8>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportFormat {
+    /// e2guardian / DansGuardian weighted, banned and exception phrase lists (a directory).
+    E2guardian,
+    /// A plain word list: one term a line (a file).
+    Wordlist,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -203,6 +229,34 @@ fn library(action: LibraryAction) -> anyhow::Result<()> {
             match format {
                 OutputFormat::Text => println!("{report}"),
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            }
+        }
+        LibraryAction::Import {
+            format,
+            source,
+            out,
+            category,
+            severity,
+        } => {
+            use gatewatch::library::{import, Category, Severity};
+            let imported = match format {
+                ImportFormat::E2guardian => import::import_e2guardian(&source, out.as_deref())?,
+                ImportFormat::Wordlist => {
+                    let category = category
+                        .as_deref()
+                        .context("a word list needs --category (e.g. --category self-harm)")?;
+                    let category = Category::from_id(category).with_context(|| {
+                        format!("unknown category `{category}`; one of: {}", Category::id_list())
+                    })?;
+                    let severity = severity
+                        .and_then(Severity::new)
+                        .context("a word list needs --severity 1 to 5")?;
+                    import::import_wordlist(&source, category, severity, out.as_deref())?
+                }
+            };
+            println!("{}", imported.report);
+            if out.is_none() {
+                eprintln!("dry run: nothing written; add --out DIR to write the library");
             }
         }
     }

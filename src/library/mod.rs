@@ -26,6 +26,7 @@ pub mod category;
 pub mod checksum;
 pub mod entry;
 pub mod error;
+pub mod import;
 pub mod load;
 pub mod overlay;
 pub mod pattern;

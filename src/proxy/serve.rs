@@ -34,6 +34,8 @@ pub async fn serve<I, F, Fut>(
         let conn = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .max_header_list_size(limits.max_header_bytes as u32)
+            // BDP-based flow-control windows: the 64 KiB default caps one stream's throughput.
+            .adaptive_window(true)
             .serve_connection(io, service);
         tokio::pin!(conn);
         tokio::select! {

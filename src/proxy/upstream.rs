@@ -211,6 +211,8 @@ where
         let (sender, conn) = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .keep_alive_interval(Duration::from_secs(30))
+            // BDP-based flow-control windows: the 64 KiB default caps one stream's throughput.
+            .adaptive_window(true)
             .handshake(io)
             .await?;
         tokio::spawn(
