@@ -26,6 +26,7 @@
 #   BENCH_LOG=info       gatewatch's RUST_LOG during the run
 #   BENCH_KEEP=1         keep the temporary directory (configs, logs, generated files)
 #   BENCH_STRICT=1       exit with status 2 when the target is not met
+#   TOKIO_WORKER_THREADS gatewatch inherits the environment, so this sets its runtime threads
 
 set -euo pipefail
 
@@ -314,8 +315,14 @@ RUST_LOG=$GW_LOG "$GW" run --config "$GW_CONF" >"$WORK/gatewatch/gatewatch.log" 
 GW_PID=$!
 PIDS+=("$GW_PID")
 wait_ready gatewatch "$GW_PID" "$GW_PORT" "$WORK/gatewatch/gatewatch.log"
+# gatewatch binds its listeners before it creates the school CA: wait for the CA too.
 GW_CA=$WORK/gatewatch/ca/ca.pem
-[[ -s $GW_CA ]] || die "gatewatch is running but its school CA $GW_CA does not exist"
+for ((i = 0; i < 100; i++)); do
+    [[ -s $GW_CA ]] && break
+    alive "$GW_PID" || die "gatewatch exited during startup (log in $WORK/gatewatch/gatewatch.log)"
+    sleep 0.1
+done
+[[ -s $GW_CA ]] || die "gatewatch is running but its school CA $GW_CA did not appear within 10 s"
 
 # ---------------------------------------------------------------------------------------------
 # Squid with ssl-bump, when installed.
@@ -437,6 +444,7 @@ TESTS=(
     "small-h2|$SMALL x 1 KB one connection, HTTP/2|small|small.html|http2|$SMALL_SIZE|direct gatewatch"
 )
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A MED CPU
 for test in "${TESTS[@]}"; do
     IFS='|' read -r id label kind path proto bytes modes <<<"$test"
@@ -513,6 +521,9 @@ report() {
     printf 'versions: %s; %s; %s; %s\n' "$("$GW" --version 2>/dev/null || echo gatewatch)" \
         "$(curl -V | head -n 1 | cut -d' ' -f1-2)" "$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')" \
         "$([[ -n $SQUID ]] && "$SQUID" -v | head -n 1 | sed 's/ Version / /' || echo 'Squid: not installed')"
+    printf 'load average before / after the run: %s / %s; gatewatch runtime threads: %s\n' \
+        "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+        "${TOKIO_WORKER_THREADS:-default (one per core)}"
     printf 'medians of %s runs after 1 warm-up, all on loopback; MB = 1048576 bytes\n\n' "$RUNS"
     printf '%-34s | %-20s | %-20s | %-8s | %-20s | %-8s | %s\n' \
         test direct gatewatch gw/dir "squid ssl-bump" sq/dir "target met"
