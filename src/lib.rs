@@ -19,6 +19,7 @@
 //! - [`shutdown`]: the one shutdown signal handed to every task.
 
 pub mod config;
+pub mod detect;
 pub mod identity;
 pub mod inspect;
 pub mod library;

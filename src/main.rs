@@ -8,7 +8,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use gatewatch::config::Config;
-use gatewatch::inspect::CountingInspector;
 use gatewatch::proxy::{BoundListeners, Gateway};
 use gatewatch::shutdown::{self, Shutdown};
 use gatewatch::tls::{ExportFormat, SchoolCa};
@@ -70,6 +69,28 @@ enum LibraryAction {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Show what a library would find in texts: one text per input line; highlighted context,
+    /// score, severity and whether it would become an incident.
+    Test {
+        /// A file of texts, one per line, or `-` for standard input.
+        #[arg(default_value = "-")]
+        input: String,
+        /// The library directory.
+        #[arg(long, default_value = "libraries/starter")]
+        library: PathBuf,
+        /// A school overlay to apply.
+        #[arg(long)]
+        overlay: Option<PathBuf>,
+        /// What the texts are: searches, text the user typed, or page text the user was shown.
+        #[arg(long, value_enum, default_value_t = KindArg::Typed)]
+        kind: KindArg,
+        /// Count each rule once per text (e2guardian "singular" mode).
+        #[arg(long)]
+        singular: bool,
+        /// Output format (`json`: one object per input line).
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Convert phrase lists from other products into a gatewatch library (a dry run without
     /// --out).
     Import {
@@ -88,6 +109,16 @@ enum LibraryAction {
         #[arg(long)]
         severity: Option<u8>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    /// A search query.
+    Search,
+    /// Text the user typed (forms, chat).
+    Typed,
+    /// Text a page showed.
+    Page,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -231,6 +262,14 @@ fn library(action: LibraryAction) -> anyhow::Result<()> {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             }
         }
+        LibraryAction::Test {
+            input,
+            library,
+            overlay,
+            kind,
+            singular,
+            format,
+        } => library_test(&input, &library, overlay.as_deref(), kind, singular, format)?,
         LibraryAction::Import {
             format,
             source,
@@ -263,6 +302,102 @@ fn library(action: LibraryAction) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn library_test(
+    input: &str,
+    dir: &std::path::Path,
+    overlay: Option<&std::path::Path>,
+    kind: KindArg,
+    singular: bool,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    use gatewatch::detect::matcher::CompiledLibrary;
+    use gatewatch::detect::score::{Mode, Thresholds};
+    use gatewatch::detect::TextKind;
+    use std::io::BufRead;
+
+    let mut lib = gatewatch::library::Library::load_dir(dir)?;
+    if let Some(path) = overlay {
+        lib.apply_overlay(&gatewatch::library::Overlay::load(path)?)?;
+    }
+    let compiled = Arc::new(CompiledLibrary::compile(&lib)?);
+    let mut thresholds = Thresholds::default();
+    if singular {
+        thresholds.mode = Mode::Singular;
+    }
+    let kind = match kind {
+        KindArg::Search => TextKind::Search,
+        KindArg::Typed => TextKind::Typed,
+        KindArg::Page => TextKind::Page,
+    };
+    let reader: Box<dyn BufRead> = if input == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(input).with_context(|| format!("cannot open {input}"))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.context("cannot read the input (is it UTF-8?)")?;
+        let verdict = gatewatch::detect::scanner::scan_text(&compiled, &thresholds, kind, &line);
+        match format {
+            OutputFormat::Json => {
+                let findings: Vec<serde_json::Value> = verdict
+                    .findings
+                    .iter()
+                    .map(|f| {
+                        serde_json::json!({
+                            "category": f.category.id(),
+                            "severity": f.severity.get(),
+                            "rule": f.rule_id,
+                            "terms": [f.matched],
+                            "context": f.highlighted(),
+                            "exception": f.exception,
+                        })
+                    })
+                    .collect();
+                let obj = serde_json::json!({
+                    "line": i + 1,
+                    "severity": verdict.severity.map(|s| s.get()),
+                    "score": verdict.score,
+                    "incident": verdict.incident,
+                    "findings": findings,
+                });
+                writeln!(out, "{obj}")?;
+            }
+            OutputFormat::Text => {
+                let severity = verdict
+                    .severity
+                    .map(|s| s.get().to_string())
+                    .unwrap_or_else(|| "-".into());
+                let incident = if verdict.incident { ", INCIDENT" } else { "" };
+                writeln!(
+                    out,
+                    "line {}: severity {severity}, score {}{incident}",
+                    i + 1,
+                    verdict.score
+                )?;
+                for f in &verdict.findings {
+                    let lowered = f
+                        .exception
+                        .as_deref()
+                        .map(|e| format!(" (lowered by {e})"))
+                        .unwrap_or_default();
+                    writeln!(
+                        out,
+                        "  [{}] {} {}{lowered}: {}",
+                        f.severity.get(),
+                        f.category.id(),
+                        f.rule_id,
+                        f.highlighted()
+                    )?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
     match path {
         Some(p) => Ok(Config::load(p)?),
@@ -291,16 +426,7 @@ fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listeners = BoundListeners::bind(&config).await?;
-        // The detection engine replaces the counting inspector when it lands.
-        let inspector = Arc::new(CountingInspector::new());
-        let gateway = Gateway::new(config, inspector, listeners)?;
-        let ca = gateway.school_ca();
-        tracing::info!(
-            ca = %ca.cert_path().display(),
-            fingerprint = %ca.fingerprint_sha256(),
-            "school CA ready; devices must trust it (gatewatch ca export)"
-        );
+        // Signals first: a SIGTERM during start-up is a clean stop, never a kill.
         let shutdown = Shutdown::new();
         let trigger = shutdown.clone();
         tokio::spawn(async move {
@@ -308,9 +434,42 @@ fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
             tracing::info!("shutdown signal received; finishing open connections");
             trigger.trigger();
         });
+        // Compile the library before binding, so an open port means ready to inspect.
+        let inspector = tokio::task::spawn_blocking(detect_inspector)
+            .await
+            .context("the library compile task failed")??;
+        let listeners = BoundListeners::bind(&config).await?;
+        let gateway = Gateway::new(config, inspector, listeners)?;
+        let ca = gateway.school_ca();
+        tracing::info!(
+            ca = %ca.cert_path().display(),
+            fingerprint = %ca.fingerprint_sha256(),
+            "school CA ready; devices must trust it (gatewatch ca export)"
+        );
         gateway.run(shutdown).await;
         anyhow::Ok(())
     })
+}
+
+/// The detection engine with the embedded starter library, logging detections.
+fn detect_inspector() -> anyhow::Result<Arc<gatewatch::detect::inspector::DetectInspector>> {
+    use gatewatch::detect::inspector::{DetectInspector, LogSink};
+    let started = std::time::Instant::now();
+    let library = gatewatch::detect::embedded::starter_library()?;
+    let compiled = gatewatch::detect::matcher::CompiledLibrary::compile(&library)?;
+    tracing::info!(
+        library = library.id(),
+        version = library.version(),
+        entries = library.entries().len(),
+        compile_ms = started.elapsed().as_millis() as u64,
+        "threat library ready"
+    );
+    Ok(Arc::new(DetectInspector::new(
+        Arc::new(compiled),
+        Default::default(),
+        Default::default(),
+        Arc::new(LogSink),
+    )))
 }
 
 fn ca(action: CaAction) -> anyhow::Result<()> {

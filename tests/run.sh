@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the end-to-end tests drive: real curl, nftables and iproute2 for the
-# transparent-mode namespaces.
-packages=(ca-certificates curl iproute2 nftables)
+# transparent-mode namespaces; dnsmasq, busybox (udhcpc), FreeRADIUS and radclient for identity.
+packages=(ca-certificates curl iproute2 nftables dnsmasq busybox freeradius freeradius-utils)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     missing=()
@@ -21,6 +21,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
+    # The tests run their own dnsmasq and FreeRADIUS instances on their own ports and in their
+    # own network namespaces; any system daemons these packages start are left alone.
 else
     echo "tests/run.sh: not root (or not Debian): not installing ${packages[*]}; tests that need them will say so"
 fi

@@ -15,6 +15,16 @@
 //!   and exceptions.
 //! - [`score`]: findings to a score and a severity; thresholds decide what becomes an incident.
 
+pub mod decode;
+pub mod embedded;
+pub mod extract;
+pub mod finding;
+pub mod inspector;
+pub mod matcher;
+pub mod normalise;
+pub mod scanner;
+pub mod score;
+
 /// What kind of text a piece of extracted text is: it decides how much a hit weighs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -78,11 +78,11 @@ pub struct Attribution {
 pub struct IndexStats {
     /// Lease events that opened, extended or closed an interval.
     pub leases_applied: u64,
-    /// Lease events that changed nothing.
+    /// Lease events that changed nothing (including repeats of what was known).
     pub leases_ignored: u64,
     /// Accounting events that opened, extended or closed a session.
     pub accounting_applied: u64,
-    /// Accounting events that changed nothing (no MAC, Stop without session, ...).
+    /// Accounting events that changed nothing (no MAC, Stop without session, repeats, ...).
     pub accounting_ignored: u64,
 }
 
@@ -118,7 +118,7 @@ impl AttributionIndex {
     /// Applies a DHCP lease event.
     pub fn apply_lease(&mut self, ev: &LeaseEvent) -> Applied {
         let applied = self.ips.apply(ev);
-        if applied == Applied::Ignored {
+        if matches!(applied, Applied::Ignored | Applied::Unchanged) {
             self.stats.leases_ignored += 1;
         } else {
             self.stats.leases_applied += 1;
@@ -129,7 +129,7 @@ impl AttributionIndex {
     /// Applies a RADIUS accounting event.
     pub fn apply_accounting(&mut self, ev: &AccountingEvent) -> Applied {
         let applied = self.sessions.apply(ev);
-        if applied == Applied::Ignored {
+        if matches!(applied, Applied::Ignored | Applied::Unchanged) {
             self.stats.accounting_ignored += 1;
         } else {
             self.stats.accounting_applied += 1;

@@ -122,7 +122,7 @@ impl fmt::Debug for SourceSet {
 }
 
 /// What happened to a DHCP lease.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LeaseKind {
     /// The address was bound (or the binding renewed) to the device.
@@ -135,7 +135,7 @@ pub enum LeaseKind {
 
 /// When a lease ends.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum LeaseEnd {
@@ -156,7 +156,7 @@ impl LeaseEnd {
 }
 
 /// One change to an IP -> device binding, from any DHCP source.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct LeaseEvent {
     /// Bind, release or expiry.
     pub kind: LeaseKind,
@@ -178,7 +178,7 @@ pub struct LeaseEvent {
 }
 
 /// The `Acct-Status-Type` of an accounting record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AcctStatus {
     /// A session began (1).
@@ -220,7 +220,7 @@ impl AcctStatus {
 }
 
 /// One RADIUS accounting record, from a detail file or a packet.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AccountingEvent {
     /// Start, Interim, Stop, Accounting-On or Accounting-Off.
     pub status: AcctStatus,
@@ -242,6 +242,52 @@ pub struct AccountingEvent {
     pub time: UnixTime,
     /// Which source said so.
     pub source: Source,
+}
+
+/// Any identity event: what every source produces and the attribution service consumes (and
+/// persists, one per line, in its event log).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityEvent {
+    /// A DHCP lease change.
+    Lease(LeaseEvent),
+    /// A RADIUS accounting record.
+    Accounting(AccountingEvent),
+}
+
+impl IdentityEvent {
+    /// Which source said so.
+    pub fn source(&self) -> Source {
+        match self {
+            IdentityEvent::Lease(e) => e.source,
+            IdentityEvent::Accounting(e) => e.source,
+        }
+    }
+
+    /// The last moment this event can matter for a lookup, given the session timeout: a lease
+    /// bind matters until its end, a release or expiry at its time, an accounting record until
+    /// its time plus the timeout. Retention keeps events whose horizon is after the cut-off.
+    pub fn horizon(&self, session_timeout: UnixTime) -> UnixTime {
+        match self {
+            IdentityEvent::Lease(e) => match e.kind {
+                LeaseKind::Bind => e.end.as_time(),
+                LeaseKind::Release | LeaseKind::Expire => e.start,
+            },
+            IdentityEvent::Accounting(e) => e.time.saturating_add(session_timeout),
+        }
+    }
+}
+
+impl From<LeaseEvent> for IdentityEvent {
+    fn from(e: LeaseEvent) -> Self {
+        IdentityEvent::Lease(e)
+    }
+}
+
+impl From<AccountingEvent> for IdentityEvent {
+    fn from(e: AccountingEvent) -> Self {
+        IdentityEvent::Accounting(e)
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +328,32 @@ mod tests {
         assert_eq!(AcctStatus::from_code(15), None);
         assert_eq!(AcctStatus::from_name("Failed"), None);
         assert_eq!(AcctStatus::from_name("3"), Some(AcctStatus::Interim));
+    }
+
+    #[test]
+    fn the_event_log_format_is_stable() {
+        // The persisted form: changing it breaks replay of existing logs.
+        let lease = IdentityEvent::Lease(LeaseEvent {
+            kind: LeaseKind::Bind,
+            ip: "10.0.0.1".parse().unwrap(),
+            mac: MacAddr::parse("AA-BB-CC-DD-EE-FF").ok(),
+            hostname: Some("zoë".into()),
+            client_id: None,
+            start: 1,
+            end: LeaseEnd::At(2),
+            source: Source::Dnsmasq,
+        });
+        let json = serde_json::to_string(&lease).unwrap();
+        assert_eq!(
+            json,
+            r#"{"lease":{"kind":"bind","ip":"10.0.0.1","mac":"aa:bb:cc:dd:ee:ff","hostname":"zoë","client_id":null,"start":1,"end":{"at":2},"source":"dnsmasq"}}"#
+        );
+        let acct = r#"{"accounting":{"status":"stop","user":"alice","mac":null,"ssid":null,"framed_ip":"10.20.0.57","session_id":"1","nas_ip":null,"nas_identifier":null,"time":5,"source":"radius-packet"}}"#;
+        let ev: IdentityEvent = serde_json::from_str(acct).unwrap();
+        assert_eq!(ev.source(), Source::RadiusPacket);
+        assert_eq!(ev.horizon(100), 105);
+        assert_eq!(serde_json::to_string(&ev).unwrap(), acct);
+        assert_eq!(lease.horizon(100), 2);
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub enum Applied {
     Opened,
     /// An existing interval was extended or corroborated.
     Extended,
+    /// The event repeated what was already known (a re-read file, a retransmission): nothing
+    /// changed, so it need not be stored again.
+    Unchanged,
     /// An interval was closed.
     Closed,
     /// The event changed nothing (already ended, unknown address, or another device's
@@ -83,17 +86,25 @@ impl IpHistory {
         let next_start = list.get(idx).map_or(UnixTime::MAX, |iv| iv.start);
         if let Some(prev) = idx.checked_sub(1).and_then(|i| list.get_mut(i)) {
             if prev.end >= ev.start && prev.same_device(ev) {
+                let before = (prev.end, prev.sources);
+                let mut changed = false;
                 prev.end = prev.end.max(end).min(next_start);
                 if let Some(h) = &ev.hostname {
                     if prev.hostname.as_deref() != Some(h) {
                         prev.hostname = Some(Arc::from(h.as_str()));
+                        changed = true;
                     }
                 }
-                if prev.client_id.is_none() {
+                if prev.client_id.is_none() && ev.client_id.is_some() {
                     prev.client_id = ev.client_id.as_deref().map(Arc::from);
+                    changed = true;
                 }
                 prev.sources.insert(ev.source);
-                return Applied::Extended;
+                return if changed || before != (prev.end, prev.sources) {
+                    Applied::Extended
+                } else {
+                    Applied::Unchanged
+                };
             }
             // Another device (or the same one after a gap): the previous tenure ends here.
             prev.end = prev.end.min(ev.start);
@@ -143,6 +154,15 @@ impl IpHistory {
         let list = self.map.get(&ip)?;
         let idx = list.partition_point(|iv| iv.start <= t);
         list.get(idx.checked_sub(1)?).filter(|iv| t < iv.end)
+    }
+
+    /// Every address held at `t`, with the interval holding it (in no particular order).
+    pub fn live_at(&self, t: UnixTime) -> impl Iterator<Item = (IpAddr, &IpInterval)> + '_ {
+        self.map.iter().filter_map(move |(ip, list)| {
+            let idx = list.partition_point(|iv| iv.start <= t);
+            let iv = list.get(idx.checked_sub(1)?)?;
+            (t < iv.end).then_some((*ip, iv))
+        })
     }
 
     /// Every interval of `ip`, oldest first.
@@ -231,6 +251,11 @@ mod tests {
         renewal.source = Source::DhcpSniff;
         renewal.hostname = Some("renamed".into());
         assert_eq!(h.apply(&renewal), Applied::Extended);
+        assert_eq!(
+            h.apply(&renewal),
+            Applied::Unchanged,
+            "the same renewal again"
+        );
         assert_eq!(h.intervals(), 1);
         let iv = h.at(IP.parse().unwrap(), 999).unwrap();
         assert_eq!((iv.start, iv.end, iv.sources.len()), (100, 1000, 2));

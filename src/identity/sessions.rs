@@ -8,7 +8,7 @@
 //! Sessions that carry a `Framed-IP-Address` are also indexed by that address, so RADIUS can
 //! say which device held an IP independently of DHCP.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -69,22 +69,50 @@ impl Session {
         }
     }
 
-    fn update(&mut self, ev: &AccountingEvent) {
+    /// Merges what `ev` says into the session; true when anything changed.
+    fn update(&mut self, ev: &AccountingEvent, names: &mut Names) -> bool {
+        let mut changed = !self.sources.contains(ev.source);
         self.sources.insert(ev.source);
-        if ev.framed_ip.is_some() {
+        if ev.framed_ip.is_some() && self.framed_ip != ev.framed_ip {
             self.framed_ip = ev.framed_ip;
+            changed = true;
         }
         if let Some(ssid) = &ev.ssid {
             if self.ssid.as_deref() != Some(ssid) {
-                self.ssid = Some(Arc::from(ssid.as_str()));
+                self.ssid = Some(names.get(ssid));
+                changed = true;
             }
         }
-        if self.nas_ip.is_none() {
+        if self.nas_ip.is_none() && ev.nas_ip.is_some() {
             self.nas_ip = ev.nas_ip;
+            changed = true;
         }
-        if self.nas_identifier.is_none() {
-            self.nas_identifier = ev.nas_identifier.as_deref().map(Arc::from);
+        if self.nas_identifier.is_none() && ev.nas_identifier.is_some() {
+            self.nas_identifier = ev.nas_identifier.as_deref().map(|n| names.get(n));
+            changed = true;
         }
+        changed
+    }
+}
+
+/// Shares one allocation per distinct SSID and NAS name (a school has a handful), which saves
+/// memory and keeps them in cache for lookups.
+#[derive(Debug, Default)]
+struct Names(HashSet<Arc<str>>);
+
+impl Names {
+    /// At most this many distinct names are shared; beyond that (garbage input) they are not.
+    const MAX: usize = 4096;
+
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        if self.0.len() < Self::MAX {
+            self.0.insert(a.clone());
+        }
+        a
     }
 }
 
@@ -100,6 +128,7 @@ struct FramedRef {
 pub struct SessionHistory {
     timeout: UnixTime,
     macs: HashMap<MacAddr, Vec<Session>>,
+    names: Names,
     framed: HashMap<IpAddr, Vec<FramedRef>>,
 }
 
@@ -115,6 +144,7 @@ impl SessionHistory {
         SessionHistory {
             timeout: timeout_secs.max(1),
             macs: HashMap::new(),
+            names: Names::default(),
             framed: HashMap::new(),
         }
     }
@@ -129,14 +159,15 @@ impl SessionHistory {
             (AcctStatus::Stop, Some(mac)) => self.stop(mac, ev),
         };
         if let (Some(ip), Some(mac), true) = (ev.framed_ip, ev.mac, applied != Applied::Ignored) {
-            if let Some(start) = self.at(mac, ev.time).map(|s| s.start).or(Some(ev.time)) {
-                self.note_framed(ip, mac, start);
+            let start = self.at(mac, ev.time).map_or(ev.time, |s| s.start);
+            if self.note_framed(ip, mac, start) && applied == Applied::Unchanged {
+                return Applied::Extended;
             }
         }
         applied
     }
 
-    fn new_session(ev: &AccountingEvent, end: UnixTime) -> Session {
+    fn new_session(ev: &AccountingEvent, end: UnixTime, names: &mut Names) -> Session {
         Session {
             start: ev.time,
             end,
@@ -144,8 +175,8 @@ impl SessionHistory {
             user: ev.user.as_deref().map(Arc::from),
             session_id: ev.session_id.as_deref().map(Arc::from),
             nas_ip: ev.nas_ip,
-            nas_identifier: ev.nas_identifier.as_deref().map(Arc::from),
-            ssid: ev.ssid.as_deref().map(Arc::from),
+            nas_identifier: ev.nas_identifier.as_deref().map(|n| names.get(n)),
+            ssid: ev.ssid.as_deref().map(|n| names.get(n)),
             framed_ip: ev.framed_ip,
             sources: SourceSet::of(ev.source),
         }
@@ -162,16 +193,22 @@ impl SessionHistory {
         if let Some(prev) = idx.checked_sub(1).and_then(|i| list.get_mut(i)) {
             let live = t < prev.end || (resume && prev.open);
             if live && prev.open && prev.matches(ev) {
-                prev.end = prev.end.max(until).min(next_start);
-                prev.update(ev);
-                return Applied::Extended;
+                let end = prev.end.max(until).min(next_start);
+                let extended = end != prev.end;
+                prev.end = end;
+                let updated = prev.update(ev, &mut self.names);
+                return if extended || updated {
+                    Applied::Extended
+                } else {
+                    Applied::Unchanged
+                };
             }
             if prev.end > t {
                 prev.end = t;
                 prev.open = false;
             }
         }
-        let session = Self::new_session(ev, until.min(next_start));
+        let session = Self::new_session(ev, until.min(next_start), &mut self.names);
         match idx.checked_sub(1) {
             Some(i) if list[i].end <= list[i].start => list[i] = session,
             _ => list.insert(idx, session),
@@ -204,7 +241,7 @@ impl SessionHistory {
         // The Stop proves the session lasted until `t`, even past its timeout.
         session.end = t.min(next_start).max(session.start);
         session.open = false;
-        session.update(ev);
+        let _ = session.update(ev, &mut self.names);
         Applied::Closed
     }
 
@@ -232,13 +269,15 @@ impl SessionHistory {
         }
     }
 
-    fn note_framed(&mut self, ip: IpAddr, mac: MacAddr, start: UnixTime) {
+    /// Records that `mac` reported `ip` from `start`; false when that was already known.
+    fn note_framed(&mut self, ip: IpAddr, mac: MacAddr, start: UnixTime) -> bool {
         let refs = self.framed.entry(ip).or_default();
         let idx = refs.partition_point(|r| r.start <= start);
         if idx > 0 && refs[idx - 1].mac == mac {
-            return; // already known from an earlier update
+            return false; // already known from an earlier update
         }
         refs.insert(idx, FramedRef { start, mac });
+        true
     }
 
     /// The session on `mac` at `t`.
@@ -255,6 +294,17 @@ impl SessionHistory {
         let r = refs.get(idx.checked_sub(1)?)?;
         let session = self.at(r.mac, t)?;
         (session.framed_ip == Some(ip)).then_some((r.mac, session))
+    }
+
+    /// Every address RADIUS says is held at `t` (via `Framed-IP-Address`), with its device and
+    /// session (in no particular order).
+    pub fn framed_live_at(
+        &self,
+        t: UnixTime,
+    ) -> impl Iterator<Item = (IpAddr, MacAddr, &Session)> + '_ {
+        self.framed
+            .keys()
+            .filter_map(move |ip| self.framed_at(*ip, t).map(|(mac, s)| (*ip, mac, s)))
     }
 
     /// Every session of `mac`, oldest first.
@@ -329,6 +379,11 @@ mod tests {
             h.apply(&acct(Interim, "alice", "1", 400)),
             Applied::Extended
         );
+        assert_eq!(
+            h.apply(&acct(Interim, "alice", "1", 400)),
+            Applied::Unchanged,
+            "a retransmitted interim changes nothing"
+        );
         assert_eq!(h.apply(&acct(Stop, "alice", "1", 900)), Applied::Closed);
         assert_eq!(h.apply(&acct(Start, "dave", "2", 1000)), Applied::Opened);
         assert_eq!(user_at(&h, 99), None);
@@ -336,6 +391,25 @@ mod tests {
         assert_eq!(user_at(&h, 899).as_deref(), Some("alice"));
         assert_eq!(user_at(&h, 950), None, "signed out");
         assert_eq!(user_at(&h, 1000).as_deref(), Some("dave"));
+    }
+
+    #[test]
+    fn ssids_and_nas_names_share_one_allocation() {
+        let mut h = SessionHistory::default();
+        let mut other = acct(AcctStatus::Start, "bob", "2", 100);
+        other.mac = MacAddr::parse("00:00:00:00:00:01").ok();
+        h.apply(&acct(AcctStatus::Start, "alice", "1", 100));
+        h.apply(&other);
+        let a = h.at(MacAddr::parse(MAC).unwrap(), 100).unwrap();
+        let b = h.at(other.mac.unwrap(), 100).unwrap();
+        assert!(Arc::ptr_eq(
+            a.ssid.as_ref().unwrap(),
+            b.ssid.as_ref().unwrap()
+        ));
+        assert!(!Arc::ptr_eq(
+            a.user.as_ref().unwrap(),
+            b.user.as_ref().unwrap()
+        ));
     }
 
     #[test]

@@ -77,6 +77,13 @@ pub trait Inspector: Send + Sync + 'static {
     /// Called once per response, before its body. Returns the inspector for the response body,
     /// or `None` to let it pass uninspected.
     fn response(&self, req: &RequestMeta, resp: &ResponseMeta) -> Option<Box<dyn BodyInspector>>;
+
+    /// Called when a request was upgraded (a WebSocket): inspectors for the bytes the client
+    /// sends and the bytes it receives, fed inline as the relay copies them. `None` relays the
+    /// stream uninspected.
+    fn upgraded(&self, _req: &RequestMeta) -> Option<(Box<dyn BodyInspector>, Box<dyn BodyInspector>)> {
+        None
+    }
 }
 
 /// Per-body inspection state, fed the body's data frames in order.

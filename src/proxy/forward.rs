@@ -159,7 +159,7 @@ impl Forwarder {
 
         if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
             if let Some(client_upgrade) = client_upgrade {
-                return Ok(self.relay_upgrade(resp, client_upgrade));
+                return Ok(self.relay_upgrade(resp, client_upgrade, &meta));
             }
         }
 
@@ -230,9 +230,14 @@ impl Forwarder {
         &self,
         mut resp: Response<Incoming>,
         client_upgrade: hyper::upgrade::OnUpgrade,
+        meta: &RequestMeta,
     ) -> Response<ProxyBody> {
         let upstream_upgrade = hyper::upgrade::on(&mut resp);
         let conn = self.conn.id;
+        let (sent, received) = match self.ctx.inspector.upgraded(meta) {
+            Some((sent, received)) => (Some(sent), Some(received)),
+            None => (None, None),
+        };
         self.conn.tasks.spawn(
             async move {
                 let (client, upstream) = match tokio::try_join!(client_upgrade, upstream_upgrade) {
@@ -242,18 +247,57 @@ impl Forwarder {
                         return;
                     }
                 };
-                let mut client = TokioIo::new(client);
-                let mut upstream = TokioIo::new(upstream);
-                match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-                    Ok((up, down)) => tracing::debug!(conn, up, down, "upgraded stream closed"),
-                    Err(err) => tracing::debug!(conn, error = %err, "upgraded stream ended"),
-                }
+                let (client_read, client_write) = tokio::io::split(TokioIo::new(client));
+                let (upstream_read, upstream_write) = tokio::io::split(TokioIo::new(upstream));
+                let (up, down) = tokio::join!(
+                    pump(client_read, upstream_write, sent),
+                    pump(upstream_read, client_write, received),
+                );
+                tracing::debug!(conn, up = ?up, down = ?down, "upgraded stream closed");
             }
             .instrument(tracing::debug_span!("upgrade")),
         );
         let (parts, _) = resp.into_parts();
         Response::from_parts(parts, error_page::full(bytes::Bytes::new()))
     }
+}
+
+/// Copies one direction of an upgraded stream, handing each chunk to `inspector` inline (an
+/// upgraded-stream inspector parses frames and must be fast), until EOF.
+async fn pump<R, W>(
+    mut from: R,
+    mut to: W,
+    mut inspector: Option<Box<dyn crate::inspect::BodyInspector>>,
+) -> std::io::Result<u64>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut total = 0u64;
+    let result = loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) => break Ok(total),
+            Ok(n) => n,
+            Err(err) => break Err(err),
+        };
+        if let Some(inspector) = inspector.as_mut() {
+            inspector.data(&buf[..n]);
+        }
+        if let Err(err) = to.write_all(&buf[..n]).await {
+            break Err(err);
+        }
+        total += n as u64;
+    };
+    let _ = to.shutdown().await;
+    if let Some(inspector) = inspector {
+        inspector.finish(crate::inspect::BodyEnd {
+            complete: result.is_ok(),
+            overrun: false,
+        });
+    }
+    result
 }
 
 fn title_for(err: &ProxyError) -> &'static str {

@@ -210,6 +210,32 @@ async fn route(mut req: Request<Incoming>, log: &UpstreamLog) -> Response<TestBo
     let path = req.uri().path().to_string();
     match path.as_str() {
         "/hello" => text("hello from upstream\n"),
+        "/page" => {
+            let encoding = req.uri().query().and_then(|q| q.strip_prefix("enc=")).unwrap_or("identity").to_string();
+            let (body, value) = match encoding.as_str() {
+                "gzip" => {
+                    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    std::io::Write::write_all(&mut enc, HARMFUL_PAGE.as_bytes()).expect("gzip");
+                    (enc.finish().expect("gzip"), "gzip")
+                }
+                "br" => {
+                    let mut out = Vec::new();
+                    {
+                        let mut enc = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                        std::io::Write::write_all(&mut enc, HARMFUL_PAGE.as_bytes()).expect("br");
+                    }
+                    (out, "br")
+                }
+                _ => (HARMFUL_PAGE.as_bytes().to_vec(), "identity"),
+            };
+            let mut resp = Response::new(Full::new(Bytes::from(body)).boxed());
+            resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
+            if value != "identity" {
+                resp.headers_mut().insert(header::CONTENT_ENCODING, header::HeaderValue::from_static(value));
+            }
+            resp
+        }
+        "/search" => text("<html><title>Results</title><body>Results for your search</body></html>"),
         "/proto" => text(format!("{:?}", req.version())),
         "/chunked" => {
             let frames = vec![
@@ -276,6 +302,11 @@ fn status(code: StatusCode) -> Response<TestBody> {
     *r.status_mut() = code;
     r
 }
+
+/// A page showing harmful text (served by `/page?enc=gzip|br|identity`).
+pub const HARMFUL_PAGE: &str = "<!doctype html><html><head><title>Anonymous forum</title>\
+<script>var x = 'i want to kill myself';</script></head><body><p>Posted at 02:14</p>\
+<p>honestly i want to kill myself, nobody would even notice</p></body></html>";
 
 /// A body of preset frames with no known length (sent chunked).
 struct Chunks(std::vec::IntoIter<Bytes>);
@@ -367,16 +398,26 @@ pub fn lab_config(dir: &std::path::Path, upstream_ca: &TestCa) -> Config {
 }
 
 impl Proxy {
-    /// Starts gatewatch with [`lab_config`], changed by `tweak`.
+    /// Starts gatewatch with [`lab_config`], changed by `tweak`, counting what flows.
     pub async fn start(upstream_ca: &TestCa, tweak: impl FnOnce(&mut Config)) -> Proxy {
+        let inspector = CountingInspector::new();
+        let counts = inspector.counts();
+        Self::start_with(upstream_ca, Arc::new(inspector), counts, tweak).await
+    }
+
+    /// Starts gatewatch with [`lab_config`] and the given inspector.
+    pub async fn start_with(
+        upstream_ca: &TestCa,
+        inspector: Arc<dyn gatewatch::inspect::Inspector>,
+        counts: Arc<Counts>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Proxy {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = lab_config(dir.path(), upstream_ca);
         tweak(&mut config);
         let school_ca = config.paths.ca_dir.join("ca.pem");
         let listeners = BoundListeners::bind(&config).await.expect("bind");
-        let inspector = CountingInspector::new();
-        let counts = inspector.counts();
-        let gateway = Gateway::new(config, Arc::new(inspector), listeners).expect("gateway");
+        let gateway = Gateway::new(config, inspector, listeners).expect("gateway");
         let addr = gateway.explicit_addrs()[0];
         let metrics = gateway.metrics();
         let shutdown = Shutdown::new();

@@ -1,0 +1,15 @@
+//! FreeRADIUS detail files: fed in two chunks split at a fuzzer-chosen point.
+#![no_main]
+use gatewatch::identity::DetailParser;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&split, rest)) = data.split_first() else { return };
+    let text = String::from_utf8_lossy(rest);
+    let at = usize::from(split) * text.len() / 256;
+    let at = (0..=at).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    let mut p = DetailParser::new();
+    let mut events = p.feed(&text[..at]);
+    events.extend(p.feed(&text[at..]));
+    let _ = p.take_report().to_string();
+});

@@ -1,0 +1,143 @@
+//! Detection end to end through the proxy with real curl: a search typed into a search page, a
+//! form post, and a page response (plain, gzip and br) each produce the expected finding, with
+//! the right direction (typed / search / page) and highlighted context.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{curl, eventually, Proxy, TestCa, Upstream, Validity};
+use gatewatch::detect::inspector::{DetectInspector, Detection, Flow, MemorySink};
+use gatewatch::detect::matcher::CompiledLibrary;
+use gatewatch::detect::TextKind;
+
+async fn start(ca: &TestCa) -> (Proxy, Arc<MemorySink>) {
+    let library = gatewatch::detect::embedded::starter_library().expect("starter library");
+    let compiled = Arc::new(CompiledLibrary::compile(&library).expect("compile"));
+    let sink = Arc::new(MemorySink::default());
+    let inspector = DetectInspector::new(compiled, Default::default(), Default::default(), sink.clone());
+    let proxy = Proxy::start_with(ca, Arc::new(inspector), Default::default(), |_| {}).await;
+    (proxy, sink)
+}
+
+fn suicide_findings(d: &Detection) -> Vec<&gatewatch::detect::finding::Finding> {
+    d.verdict.findings.iter().filter(|f| f.category.id() == "suicide").collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_form_and_pages_produce_findings() {
+    let ca = TestCa::new("Test Public CA");
+    let up = Upstream::tls(ca.server_config(&["upstream.test"], Validity::Good, &[b"h2", b"http/1.1"])).await;
+    let (proxy, sink) = start(&ca).await;
+    let school = proxy.school_ca.to_str().expect("path").to_string();
+    let base = format!("https://upstream.test:{}", up.addr.port());
+
+    // A search typed into a (local) search page.
+    let out = curl(&["-x", &proxy.proxy_url(), "--cacert", &school, &format!("{base}/search?q=how+many+paracetamol+to+die")]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(eventually(|| sink.detections().iter().any(|d| d.flow == Flow::Request && d.url.contains("/search"))).await, "no search detection: {:?}", sink.detections());
+    let search = sink.detections().into_iter().find(|d| d.url.contains("/search")).expect("search");
+    let hits = suicide_findings(&search);
+    assert!(!hits.is_empty(), "{search:?}");
+    assert!(hits.iter().all(|f| f.kind == TextKind::Search));
+    assert!(search.verdict.incident);
+    assert!(hits.iter().any(|f| f.highlighted().contains('«')));
+
+    // A form post: what the user typed.
+    let out = curl(&["-x", &proxy.proxy_url(), "--cacert", &school, "--data-urlencode", "message=i cant do this anymore, i want to kill myself", &format!("{base}/upload")]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(eventually(|| sink.detections().iter().any(|d| d.url.contains("/upload"))).await);
+    let post = sink.detections().into_iter().find(|d| d.url.contains("/upload")).expect("post");
+    let hits = suicide_findings(&post);
+    assert!(!hits.is_empty(), "{post:?}");
+    assert!(hits.iter().all(|f| f.kind == TextKind::Typed));
+    assert_eq!(post.verdict.severity.map(|s| s.get()), Some(5));
+
+    // Page responses, plain and compressed: what the user was shown. Script text is not.
+    for enc in ["identity", "gzip", "br"] {
+        let url = format!("{base}/page?enc={enc}");
+        let out = curl(&["-x", &proxy.proxy_url(), "--cacert", &school, "--compressed", &url]).await;
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(out.stdout.contains("nobody would even notice"), "client got the page ({enc})");
+        assert!(eventually(|| sink.detections().iter().any(|d| d.url == url && d.flow == Flow::Response)).await, "no page detection for {enc}: {:?}", sink.detections());
+        let page = sink.detections().into_iter().find(|d| d.url == url && d.flow == Flow::Response).expect("page");
+        let hits = suicide_findings(&page);
+        assert!(!hits.is_empty(), "{enc}: {page:?}");
+        assert!(hits.iter().all(|f| f.kind == TextKind::Page));
+        assert_eq!(page.verdict.title.as_deref(), Some("Anonymous forum"));
+        assert!(hits.iter().all(|f| f.context.contains("nobody would even notice") || f.context.contains("honestly")), "context comes from the visible text, not the script: {hits:?}");
+    }
+    // A harmless page produces nothing.
+    let out = curl(&["-x", &proxy.proxy_url(), "--cacert", &school, &format!("{base}/hello")]).await;
+    assert_eq!(out.code, 0);
+    assert!(!sink.detections().iter().any(|d| d.url.ends_with("/hello")));
+    proxy.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_chat_message_produces_a_typed_finding() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ca = TestCa::new("Test Public CA");
+    let up = Upstream::tls(ca.server_config(&["upstream.test"], Validity::Good, &[b"http/1.1"])).await;
+    let (proxy, sink) = start(&ca).await;
+
+    let school_pem = std::fs::read(&proxy.school_ca).expect("school ca");
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls::pki_types::pem::PemObject;
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&school_pem) {
+        roots.add(cert.expect("pem")).expect("root");
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut tcp = tokio::net::TcpStream::connect(proxy.addr).await.expect("connect");
+    let port = up.addr.port();
+    tcp.write_all(format!("CONNECT upstream.test:{port} HTTP/1.1\r\nHost: upstream.test:{port}\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tcp.read_exact(&mut b).await.expect("connect reply");
+        head.push(b[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
+    let name = rustls::pki_types::ServerName::try_from("upstream.test").expect("name");
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg)).connect(name, tcp).await.expect("tls");
+    tls.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: upstream.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .await
+    .expect("write");
+    let mut reply = Vec::new();
+    while !reply.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tls.read_exact(&mut b).await.expect("101");
+        reply.push(b[0]);
+    }
+    assert!(reply.starts_with(b"HTTP/1.1 101"));
+
+    // One masked text frame, as a browser sends it.
+    let message = b"honestly i want to kill myself tonight";
+    let mask = [0x12u8, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x81, 0x80 | message.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(message.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    tls.write_all(&frame).await.expect("frame");
+    let mut echo = vec![0u8; frame.len()];
+    tls.read_exact(&mut echo).await.expect("echo");
+    assert!(
+        eventually(|| sink.detections().iter().any(|d| d.flow == Flow::Request && d.url.ends_with("/ws"))).await,
+        "no detection for the WebSocket message: {:?}",
+        sink.detections()
+    );
+    let chat = sink.detections().into_iter().find(|d| d.flow == Flow::Request && d.url.ends_with("/ws")).expect("chat");
+    let hits = suicide_findings(&chat);
+    assert!(!hits.is_empty(), "{chat:?}");
+    assert!(hits.iter().all(|f| f.kind == TextKind::Typed));
+    drop(tls);
+    proxy.stop().await;
+}
