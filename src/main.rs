@@ -435,9 +435,20 @@ fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
             trigger.trigger();
         });
         // Compile the library before binding, so an open port means ready to inspect.
-        let inspector = tokio::task::spawn_blocking(detect_inspector)
-            .await
-            .context("the library compile task failed")??;
+        let detect = config.detect.clone();
+        let compiled = {
+            let detect = detect.clone();
+            tokio::task::spawn_blocking(move || compile_library(&detect))
+                .await
+                .context("the library compile task failed")??
+        };
+        let inspector = Arc::new(gatewatch::detect::inspector::DetectInspector::new(
+            compiled,
+            thresholds(&detect),
+            Default::default(),
+            Arc::new(gatewatch::detect::inspector::LogSink),
+        ));
+        spawn_reload_on_sighup(inspector.clone(), detect);
         let listeners = BoundListeners::bind(&config).await?;
         let gateway = Gateway::new(config, inspector, listeners)?;
         let ca = gateway.school_ca();
@@ -451,25 +462,75 @@ fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
     })
 }
 
-/// The detection engine with the embedded starter library, logging detections.
-fn detect_inspector() -> anyhow::Result<Arc<gatewatch::detect::inspector::DetectInspector>> {
-    use gatewatch::detect::inspector::{DetectInspector, LogSink};
+/// Loads (the configured directory, or the starter library built in), applies the overlay and
+/// compiles the threat library.
+fn compile_library(
+    detect: &gatewatch::config::DetectConfig,
+) -> anyhow::Result<Arc<gatewatch::detect::matcher::CompiledLibrary>> {
     let started = std::time::Instant::now();
-    let library = gatewatch::detect::embedded::starter_library()?;
+    let mut library = match &detect.library {
+        Some(dir) => gatewatch::library::Library::load_dir(dir)?,
+        None => gatewatch::detect::embedded::starter_library()?,
+    };
+    if let Some(path) = &detect.overlay {
+        library.apply_overlay(&gatewatch::library::Overlay::load(path)?)?;
+    }
     let compiled = gatewatch::detect::matcher::CompiledLibrary::compile(&library)?;
     tracing::info!(
         library = library.id(),
         version = library.version(),
         entries = library.entries().len(),
+        overlay_changes = library.audit().len(),
         compile_ms = started.elapsed().as_millis() as u64,
         "threat library ready"
     );
-    Ok(Arc::new(DetectInspector::new(
-        Arc::new(compiled),
-        Default::default(),
-        Default::default(),
-        Arc::new(LogSink),
-    )))
+    Ok(Arc::new(compiled))
+}
+
+/// The incident thresholds from `[detect]`.
+fn thresholds(detect: &gatewatch::config::DetectConfig) -> gatewatch::detect::score::Thresholds {
+    use gatewatch::detect::score::{Mode, Thresholds};
+    use gatewatch::library::Severity;
+    let mut t = Thresholds::default();
+    t.mode = if detect.singular {
+        Mode::Singular
+    } else {
+        Mode::Normal
+    };
+    t.typed_multiplier = detect.typed_multiplier;
+    t.incident_severity = Severity::new(detect.incident_severity).unwrap_or(t.incident_severity);
+    t.incident_typed_severity =
+        Severity::new(detect.incident_typed_severity).unwrap_or(t.incident_typed_severity);
+    t.incident_score = detect.incident_score;
+    t
+}
+
+/// SIGHUP reloads the threat library (after a library or overlay edit) and swaps it in
+/// atomically; a library that fails to load or compile is reported and the old one kept.
+fn spawn_reload_on_sighup(
+    inspector: Arc<gatewatch::detect::inspector::DetectInspector>,
+    detect: gatewatch::config::DetectConfig,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; library reload needs a restart");
+        return;
+    };
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            let detect = detect.clone();
+            match tokio::task::spawn_blocking(move || compile_library(&detect)).await {
+                Ok(Ok(compiled)) => {
+                    inspector.reload(compiled);
+                    tracing::info!("threat library reloaded");
+                }
+                Ok(Err(err)) => {
+                    tracing::error!(error = %format!("{err:#}"), "library reload failed; keeping the previous library")
+                }
+                Err(err) => tracing::error!(error = %err, "library reload task failed"),
+            }
+        }
+    });
 }
 
 fn ca(action: CaAction) -> anyhow::Result<()> {

@@ -141,3 +141,33 @@ async fn websocket_chat_message_produces_a_typed_finding() {
     drop(tls);
     proxy.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_library_is_used_for_the_next_request() {
+    let ca = TestCa::new("Test Public CA");
+    let up = Upstream::tls(ca.server_config(&["upstream.test"], Validity::Good, &[b"http/1.1"])).await;
+    let library = gatewatch::detect::embedded::starter_library().expect("starter library");
+    let compiled = Arc::new(CompiledLibrary::compile(&library).expect("compile"));
+    let sink = Arc::new(MemorySink::default());
+    let inspector = Arc::new(DetectInspector::new(compiled, Default::default(), Default::default(), sink.clone()));
+    let proxy = Proxy::start_with(&ca, inspector.clone(), Default::default(), |_| {}).await;
+    let school = proxy.school_ca.to_str().expect("path").to_string();
+    let url = format!("https://upstream.test:{}/search?q=meet+at+the+old+quarry+gate", up.addr.port());
+
+    let out = curl(&["-x", &proxy.proxy_url(), "--cacert", &school, &url]).await;
+    assert_eq!(out.code, 0);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(sink.detections().is_empty(), "the starter library has no such phrase");
+
+    // A school adds a local term; the new library is swapped in without a restart.
+    let file = "category = \"violence\"\n\n[[entry]]\nid = \"violence/old-quarry-gate\"\n\
+                match = \"old quarry gate\"\nseverity = 4\nrationale = \"Local fight meeting point.\"\n";
+    let local = gatewatch::library::Library::from_sources("local", "1", "test", &[("violence.toml", file)]).expect("library");
+    inspector.reload(Arc::new(CompiledLibrary::compile(&local).expect("compile")));
+    let out = curl(&["-x", &proxy.proxy_url(), "--cacert", &school, &url]).await;
+    assert_eq!(out.code, 0);
+    assert!(eventually(|| !sink.detections().is_empty()).await, "reloaded library not used");
+    let d = &sink.detections()[0];
+    assert_eq!(d.verdict.findings[0].rule_id, "violence/old-quarry-gate");
+    proxy.stop().await;
+}

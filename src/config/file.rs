@@ -37,6 +37,43 @@ pub struct RawConfig {
     pub inspect: RawInspect,
     /// `[observability]`: metrics endpoint.
     pub observability: RawObservability,
+    /// `[detect]`: threat library and incident thresholds.
+    pub detect: RawDetect,
+}
+
+/// `[detect]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawDetect {
+    /// Library directory; absent = the embedded starter library.
+    pub library: Option<PathBuf>,
+    /// School overlay file.
+    pub overlay: Option<PathBuf>,
+    /// `"normal"` (every occurrence counts) or `"singular"` (each rule once per body).
+    pub mode: String,
+    /// Weight multiplier for typed and searched text.
+    pub typed_multiplier: i64,
+    /// Highest severity that makes an incident.
+    pub incident_severity: u64,
+    /// Severity of a typed or searched hit that makes an incident.
+    pub incident_typed_severity: u64,
+    /// Weighted score that makes an incident.
+    pub incident_score: i64,
+}
+
+impl Default for RawDetect {
+    fn default() -> Self {
+        let d = Config::default().detect;
+        RawDetect {
+            library: None,
+            overlay: None,
+            mode: "normal".to_string(),
+            typed_multiplier: i64::from(d.typed_multiplier),
+            incident_severity: u64::from(d.incident_severity),
+            incident_typed_severity: u64::from(d.incident_typed_severity),
+            incident_score: d.incident_score,
+        }
+    }
 }
 
 /// `[listen]`: socket addresses as written (`"IP:PORT"`).

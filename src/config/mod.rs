@@ -40,6 +40,29 @@ pub struct Config {
     pub inspect: InspectConfig,
     /// Metrics and logging endpoints.
     pub observability: Observability,
+    /// The threat library and when hits become incidents.
+    pub detect: DetectConfig,
+}
+
+/// Detection settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectConfig {
+    /// A library directory (holding `library.toml`); `None` uses the starter library compiled
+    /// into the binary.
+    pub library: Option<PathBuf>,
+    /// A school overlay applied on top of the library.
+    pub overlay: Option<PathBuf>,
+    /// Count each rule once per body (e2guardian "singular" mode) instead of every occurrence.
+    pub singular: bool,
+    /// How many times more a hit in what the user typed or searched weighs than one in what a
+    /// page showed.
+    pub typed_multiplier: i32,
+    /// A body becomes an incident when its highest severity reaches this (1 to 5).
+    pub incident_severity: u8,
+    /// ... or when a hit in typed or searched text reaches this severity (1 to 5).
+    pub incident_typed_severity: u8,
+    /// ... or when its weighted score reaches this.
+    pub incident_score: i64,
 }
 
 /// Listener addresses. Each list may be empty, but not all of them.
@@ -195,6 +218,15 @@ impl Default for Config {
             },
             observability: Observability {
                 metrics_listen: None,
+            },
+            detect: DetectConfig {
+                library: None,
+                overlay: None,
+                singular: false,
+                typed_multiplier: 2,
+                incident_severity: 4,
+                incident_typed_severity: 3,
+                incident_score: 150,
             },
         }
     }

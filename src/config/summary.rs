@@ -87,6 +87,27 @@ impl Config {
         )?;
         writeln!(out, "data directory: {}", self.paths.data_dir.display())?;
         writeln!(out, "CA directory:   {}", self.paths.ca_dir.display())?;
+        let d = &self.detect;
+        let library = d
+            .library
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the built-in starter library".into());
+        let overlay = d
+            .overlay
+            .as_ref()
+            .map(|p| format!(" with overlay {}", p.display()))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "detection: {library}{overlay}; {} mode; typed x{}; incident at severity {} \
+             (typed {}) or score {}",
+            if d.singular { "singular" } else { "normal" },
+            d.typed_multiplier,
+            d.incident_severity,
+            d.incident_typed_severity,
+            d.incident_score
+        )?;
         match self.observability.metrics_listen {
             Some(addr) => writeln!(out, "metrics: {addr} (plain HTTP, Prometheus format)"),
             None => writeln!(out, "metrics: off"),

@@ -13,7 +13,7 @@ use ipnet::IpNet;
 
 use super::file::{self, RawConfig, Step};
 use super::{
-    AutoBypass, BypassConfig, ClientPolicy, Config, ConfigError, InspectConfig, Limits, Listeners,
+    AutoBypass, BypassConfig, ClientPolicy, Config, ConfigError, DetectConfig, InspectConfig, Limits, Listeners,
     Observability, Paths, UpstreamConfig, DEFAULT_BYPASS_HOSTS,
 };
 
@@ -36,6 +36,7 @@ pub fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config, Confi
     let paths = v.paths(&raw)?;
     let inspect = v.inspect(&raw)?;
     let observability = v.observability(&raw)?;
+    let detect = v.detect(&raw)?;
     v.distinct_addresses(&listen, &observability)?;
     Ok(Config {
         listen,
@@ -46,6 +47,7 @@ pub fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config, Confi
         paths,
         inspect,
         observability,
+        detect,
     })
 }
 
@@ -324,6 +326,65 @@ impl Validator<'_> {
         Ok(InspectConfig {
             queue_frames,
             max_stall: Duration::from_millis(i.max_stall_ms),
+        })
+    }
+
+    fn detect(&self, raw: &RawConfig) -> Result<DetectConfig, ConfigError> {
+        let d = &raw.detect;
+        let key = |name| [Step::Key("detect"), Step::Key(name)];
+        let library = match &d.library {
+            None => None,
+            Some(dir) => {
+                let dir = self.base.join(dir);
+                if !dir.join("library.toml").is_file() {
+                    return Err(self.invalid(
+                        &key("library"),
+                        &format!(
+                            "{} has no library.toml; name a library directory such as                              \"/usr/share/gatewatch/libraries/starter\", or leave the key out to                              use the starter library built into gatewatch",
+                            dir.display()
+                        ),
+                    ));
+                }
+                Some(dir)
+            }
+        };
+        let overlay = match &d.overlay {
+            None => None,
+            Some(file) => {
+                let file = self.base.join(file);
+                if !file.is_file() {
+                    return Err(self.invalid(
+                        &key("overlay"),
+                        &format!("{} is not a readable file", file.display()),
+                    ));
+                }
+                Some(file)
+            }
+        };
+        let singular = match d.mode.as_str() {
+            "normal" => false,
+            "singular" => true,
+            other => {
+                return Err(self.invalid(
+                    &key("mode"),
+                    &format!("`{other}` is not a mode; write \"normal\" or \"singular\""),
+                ))
+            }
+        };
+        let multiplier = u64::try_from(d.typed_multiplier).unwrap_or(0);
+        self.in_range(&key("typed_multiplier"), multiplier, 1, 10, "")?;
+        self.in_range(&key("incident_severity"), d.incident_severity, 1, 5, "")?;
+        self.in_range(&key("incident_typed_severity"), d.incident_typed_severity, 1, 5, "")?;
+        let score = u64::try_from(d.incident_score).unwrap_or(0);
+        self.in_range(&key("incident_score"), score, 1, 1_000_000, "")?;
+        Ok(DetectConfig {
+            library,
+            overlay,
+            singular,
+            typed_multiplier: multiplier as i32,
+            incident_severity: d.incident_severity as u8,
+            incident_typed_severity: d.incident_typed_severity as u8,
+            incident_score: d.incident_score,
         })
     }
 
@@ -689,5 +750,17 @@ mod tests {
         );
         let c = load("[observability]\nmetrics_listen = \"[::1]:9091\"\n").expect("valid");
         assert_eq!(c.observability.metrics_listen, "[::1]:9091".parse().ok());
+    }
+
+    #[test]
+    fn detect_section_is_validated() {
+        let c = load("[detect]\nmode = \"singular\"\nincident_score = 90\n").expect("valid");
+        assert!(c.detect.singular);
+        assert_eq!(c.detect.incident_score, 90);
+        assert_eq!(c.detect.library, None);
+        assert_invalid("[detect]\nmode = \"loud\"\n", "detect.mode", 2, "not a mode");
+        assert_invalid("[detect]\n\nincident_severity = 6\n", "detect.incident_severity", 3, "");
+        assert_invalid("[detect]\nlibrary = \"/nonexistent/lib\"\n", "detect.library", 2, "library.toml");
+        assert_invalid("[detect]\noverlay = \"/nonexistent/overlay.toml\"\n", "detect.overlay", 2, "not a readable file");
     }
 }
