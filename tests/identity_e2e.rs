@@ -167,11 +167,12 @@ fn dnsmasq_leases_file_and_sniffing_attribute_an_address_to_a_then_b() {
     // Device A binds.
     let (mut a, got) = bind_client(&ns, ip, busybox, dir.path(), MAC_A, "alice-laptop");
     assert_eq!(got, LEASED);
-    let t_a = now();
     for (name, svc) in [("leases file", &from_file), ("sniffer", &sniffed)] {
         let seen = wait_for(Duration::from_secs(10), || who(svc, now()));
         assert_eq!(seen, expect(MAC_A, "alice-laptop"), "{name}: device A");
     }
+    // A moment both sources already knew about A (each records the time it saw the change).
+    let t_a = now();
     // Device A releases (udhcpc -R on SIGTERM); the line disappears from the leases file.
     next_second();
     a.terminate();

@@ -6,7 +6,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mid = text.len() / 2;
-    let cut = (0..=mid).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    let cut = (0..=mid)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
     let (old, _) = dnsmasq::parse_snapshot(&text[..cut]);
     let (new, report) = dnsmasq::parse_snapshot(&text);
     assert!(report.records as usize == new.len());
