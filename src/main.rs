@@ -285,7 +285,10 @@ fn library(action: LibraryAction) -> anyhow::Result<()> {
                         .as_deref()
                         .context("a word list needs --category (e.g. --category self-harm)")?;
                     let category = Category::from_id(category).with_context(|| {
-                        format!("unknown category `{category}`; one of: {}", Category::id_list())
+                        format!(
+                            "unknown category `{category}`; one of: {}",
+                            Category::id_list()
+                        )
                     })?;
                     let severity = severity
                         .and_then(Severity::new)
@@ -449,8 +452,25 @@ fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
             Arc::new(gatewatch::detect::inspector::LogSink),
         ));
         spawn_reload_on_sighup(inspector.clone(), detect);
+        // Identity sources (DHCP leases, RADIUS, sniffing), when configured.
+        let identity = if config.identity.has_sources() {
+            let runtime = gatewatch::identity::start(
+                config.identity.clone(),
+                &config.paths.data_dir,
+                shutdown.clone(),
+            )
+            .await
+            .context("cannot start the identity sources ([identity] in the config)")?;
+            Some(runtime)
+        } else {
+            tracing::info!("no [identity] sources configured; connections are not attributed to devices or users");
+            None
+        };
         let listeners = BoundListeners::bind(&config).await?;
-        let gateway = Gateway::new(config, inspector, listeners)?;
+        let mut gateway = Gateway::new(config, inspector, listeners)?;
+        if let Some(runtime) = &identity {
+            gateway = gateway.with_identity(runtime.service.clone());
+        }
         let ca = gateway.school_ca();
         tracing::info!(
             ca = %ca.cert_path().display(),

@@ -39,6 +39,8 @@ pub struct RawConfig {
     pub observability: RawObservability,
     /// `[detect]`: threat library and incident thresholds.
     pub detect: RawDetect,
+    /// `[identity]`: DHCP and RADIUS sources (validated by the identity module).
+    pub identity: crate::identity::IdentityConfig,
 }
 
 /// `[detect]`.

@@ -42,6 +42,8 @@ pub struct Config {
     pub observability: Observability,
     /// The threat library and when hits become incidents.
     pub detect: DetectConfig,
+    /// Where device and user attribution comes from (DHCP, RADIUS); no sources by default.
+    pub identity: crate::identity::IdentitySettings,
 }
 
 /// Detection settings.
@@ -228,6 +230,9 @@ impl Default for Config {
                 incident_typed_severity: 3,
                 incident_score: 150,
             },
+            identity: crate::identity::IdentityConfig::default()
+                .validate(Path::new("."))
+                .expect("the default identity settings (no sources) are valid"),
         }
     }
 }

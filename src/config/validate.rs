@@ -13,8 +13,8 @@ use ipnet::IpNet;
 
 use super::file::{self, RawConfig, Step};
 use super::{
-    AutoBypass, BypassConfig, ClientPolicy, Config, ConfigError, DetectConfig, InspectConfig, Limits, Listeners,
-    Observability, Paths, UpstreamConfig, DEFAULT_BYPASS_HOSTS,
+    AutoBypass, BypassConfig, ClientPolicy, Config, ConfigError, DetectConfig, InspectConfig,
+    Limits, Listeners, Observability, Paths, UpstreamConfig, DEFAULT_BYPASS_HOSTS,
 };
 
 /// The longest timeout accepted anywhere: one day, in seconds.
@@ -37,6 +37,7 @@ pub fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config, Confi
     let inspect = v.inspect(&raw)?;
     let observability = v.observability(&raw)?;
     let detect = v.detect(&raw)?;
+    let identity = v.identity(&raw)?;
     v.distinct_addresses(&listen, &observability)?;
     Ok(Config {
         listen,
@@ -48,6 +49,7 @@ pub fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config, Confi
         inspect,
         observability,
         detect,
+        identity,
     })
 }
 
@@ -329,6 +331,17 @@ impl Validator<'_> {
         })
     }
 
+    fn identity(&self, raw: &RawConfig) -> Result<crate::identity::IdentitySettings, ConfigError> {
+        use crate::identity::IdentityConfigError;
+        raw.identity.validate(&self.base).map_err(|err| {
+            let key = match &err {
+                IdentityConfigError::Invalid { key, .. } => *key,
+                _ => "radius_clients",
+            };
+            self.invalid(&[Step::Key("identity"), Step::Key(key)], err.to_string())
+        })
+    }
+
     fn detect(&self, raw: &RawConfig) -> Result<DetectConfig, ConfigError> {
         let d = &raw.detect;
         let key = |name| [Step::Key("detect"), Step::Key(name)];
@@ -339,7 +352,7 @@ impl Validator<'_> {
                 if !dir.join("library.toml").is_file() {
                     return Err(self.invalid(
                         &key("library"),
-                        &format!(
+                        format!(
                             "{} has no library.toml; name a library directory such as                              \"/usr/share/gatewatch/libraries/starter\", or leave the key out to                              use the starter library built into gatewatch",
                             dir.display()
                         ),
@@ -355,7 +368,7 @@ impl Validator<'_> {
                 if !file.is_file() {
                     return Err(self.invalid(
                         &key("overlay"),
-                        &format!("{} is not a readable file", file.display()),
+                        format!("{} is not a readable file", file.display()),
                     ));
                 }
                 Some(file)
@@ -367,14 +380,20 @@ impl Validator<'_> {
             other => {
                 return Err(self.invalid(
                     &key("mode"),
-                    &format!("`{other}` is not a mode; write \"normal\" or \"singular\""),
+                    format!("`{other}` is not a mode; write \"normal\" or \"singular\""),
                 ))
             }
         };
         let multiplier = u64::try_from(d.typed_multiplier).unwrap_or(0);
         self.in_range(&key("typed_multiplier"), multiplier, 1, 10, "")?;
         self.in_range(&key("incident_severity"), d.incident_severity, 1, 5, "")?;
-        self.in_range(&key("incident_typed_severity"), d.incident_typed_severity, 1, 5, "")?;
+        self.in_range(
+            &key("incident_typed_severity"),
+            d.incident_typed_severity,
+            1,
+            5,
+            "",
+        )?;
         let score = u64::try_from(d.incident_score).unwrap_or(0);
         self.in_range(&key("incident_score"), score, 1, 1_000_000, "")?;
         Ok(DetectConfig {
@@ -758,9 +777,29 @@ mod tests {
         assert!(c.detect.singular);
         assert_eq!(c.detect.incident_score, 90);
         assert_eq!(c.detect.library, None);
-        assert_invalid("[detect]\nmode = \"loud\"\n", "detect.mode", 2, "not a mode");
-        assert_invalid("[detect]\n\nincident_severity = 6\n", "detect.incident_severity", 3, "");
-        assert_invalid("[detect]\nlibrary = \"/nonexistent/lib\"\n", "detect.library", 2, "library.toml");
-        assert_invalid("[detect]\noverlay = \"/nonexistent/overlay.toml\"\n", "detect.overlay", 2, "not a readable file");
+        assert_invalid(
+            "[detect]\nmode = \"loud\"\n",
+            "detect.mode",
+            2,
+            "not a mode",
+        );
+        assert_invalid(
+            "[detect]\n\nincident_severity = 6\n",
+            "detect.incident_severity",
+            3,
+            "",
+        );
+        assert_invalid(
+            "[detect]\nlibrary = \"/nonexistent/lib\"\n",
+            "detect.library",
+            2,
+            "library.toml",
+        );
+        assert_invalid(
+            "[detect]\noverlay = \"/nonexistent/overlay.toml\"\n",
+            "detect.overlay",
+            2,
+            "not a readable file",
+        );
     }
 }

@@ -7,21 +7,66 @@ use crate::library::{Library, LibraryError};
 const MANIFEST: &str = include_str!("../../libraries/starter/library.toml");
 
 const FILES: &[(&str, &str)] = &[
-    ("child-sexual-abuse.toml", include_str!("../../libraries/starter/child-sexual-abuse.toml")),
-    ("terrorism.toml", include_str!("../../libraries/starter/terrorism.toml")),
-    ("bullying.toml", include_str!("../../libraries/starter/bullying.toml")),
-    ("grooming.toml", include_str!("../../libraries/starter/grooming.toml")),
-    ("discrimination.toml", include_str!("../../libraries/starter/discrimination.toml")),
-    ("hate-speech.toml", include_str!("../../libraries/starter/hate-speech.toml")),
-    ("drugs.toml", include_str!("../../libraries/starter/drugs.toml")),
-    ("extremism.toml", include_str!("../../libraries/starter/extremism.toml")),
-    ("pornography.toml", include_str!("../../libraries/starter/pornography.toml")),
-    ("self-harm.toml", include_str!("../../libraries/starter/self-harm.toml")),
-    ("suicide.toml", include_str!("../../libraries/starter/suicide.toml")),
-    ("violence.toml", include_str!("../../libraries/starter/violence.toml")),
-    ("weapons.toml", include_str!("../../libraries/starter/weapons.toml")),
-    ("gambling.toml", include_str!("../../libraries/starter/gambling.toml")),
-    ("mental-health.toml", include_str!("../../libraries/starter/mental-health.toml")),
+    (
+        "child-sexual-abuse.toml",
+        include_str!("../../libraries/starter/child-sexual-abuse.toml"),
+    ),
+    (
+        "terrorism.toml",
+        include_str!("../../libraries/starter/terrorism.toml"),
+    ),
+    (
+        "bullying.toml",
+        include_str!("../../libraries/starter/bullying.toml"),
+    ),
+    (
+        "grooming.toml",
+        include_str!("../../libraries/starter/grooming.toml"),
+    ),
+    (
+        "discrimination.toml",
+        include_str!("../../libraries/starter/discrimination.toml"),
+    ),
+    (
+        "hate-speech.toml",
+        include_str!("../../libraries/starter/hate-speech.toml"),
+    ),
+    (
+        "drugs.toml",
+        include_str!("../../libraries/starter/drugs.toml"),
+    ),
+    (
+        "extremism.toml",
+        include_str!("../../libraries/starter/extremism.toml"),
+    ),
+    (
+        "pornography.toml",
+        include_str!("../../libraries/starter/pornography.toml"),
+    ),
+    (
+        "self-harm.toml",
+        include_str!("../../libraries/starter/self-harm.toml"),
+    ),
+    (
+        "suicide.toml",
+        include_str!("../../libraries/starter/suicide.toml"),
+    ),
+    (
+        "violence.toml",
+        include_str!("../../libraries/starter/violence.toml"),
+    ),
+    (
+        "weapons.toml",
+        include_str!("../../libraries/starter/weapons.toml"),
+    ),
+    (
+        "gambling.toml",
+        include_str!("../../libraries/starter/gambling.toml"),
+    ),
+    (
+        "mental-health.toml",
+        include_str!("../../libraries/starter/mental-health.toml"),
+    ),
 ];
 
 /// The embedded starter library.

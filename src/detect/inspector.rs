@@ -12,8 +12,8 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::extract::{BodyContext, BodyExtractor, Caps, WebSocketExtractor, WsCaps};
 use super::extract::extract_url;
+use super::extract::{BodyContext, BodyExtractor, Caps, WebSocketExtractor, WsCaps};
 use super::matcher::CompiledLibrary;
 use super::scanner::Scanner;
 use super::score::{BodyVerdict, Thresholds};
@@ -47,6 +47,9 @@ pub struct Detection {
     pub search_engine: Option<String>,
     /// Findings, score, severity, incident decision and page title.
     pub verdict: BodyVerdict,
+    /// The device and user behind the client address, if known.
+    #[serde(skip)]
+    pub device: Option<Arc<crate::identity::Attribution>>,
 }
 
 /// Where detections go (the incident store, on the roadmap).
@@ -166,12 +169,19 @@ impl Inspector for DetectInspector {
         }
     }
 
-    fn upgraded(&self, req: &RequestMeta) -> Option<(Box<dyn BodyInspector>, Box<dyn BodyInspector>)> {
+    fn upgraded(
+        &self,
+        req: &RequestMeta,
+    ) -> Option<(Box<dyn BodyInspector>, Box<dyn BodyInspector>)> {
         let side = |kind: TextKind, flow: Flow| -> Box<dyn BodyInspector> {
             Box::new(DetectWebSocket {
                 extractor: WebSocketExtractor::new(kind, WsCaps::default()),
                 messages: MessageScanner {
-                    library: self.library.read().unwrap_or_else(|p| p.into_inner()).clone(),
+                    library: self
+                        .library
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone(),
                     thresholds: self.thresholds.clone(),
                     scanner: Some(self.scanner()),
                     pending: false,
@@ -184,7 +194,10 @@ impl Inspector for DetectInspector {
                 },
             })
         };
-        Some((side(TextKind::Typed, Flow::Request), side(TextKind::Page, Flow::Response)))
+        Some((
+            side(TextKind::Typed, Flow::Request),
+            side(TextKind::Page, Flow::Response),
+        ))
     }
 
     fn response(&self, req: &RequestMeta, resp: &ResponseMeta) -> Option<Box<dyn BodyInspector>> {
@@ -202,7 +215,12 @@ impl Inspector for DetectInspector {
     }
 }
 
-fn detection(req: &RequestMeta, flow: Flow, search_engine: Option<String>, verdict: BodyVerdict) -> Detection {
+fn detection(
+    req: &RequestMeta,
+    flow: Flow,
+    search_engine: Option<String>,
+    verdict: BodyVerdict,
+) -> Detection {
     Detection {
         conn_id: req.conn_id,
         client: req.client,
@@ -211,6 +229,7 @@ fn detection(req: &RequestMeta, flow: Flow, search_engine: Option<String>, verdi
         flow,
         search_engine,
         verdict,
+        device: req.device.clone(),
     }
 }
 

@@ -26,7 +26,9 @@ pub mod scanner;
 pub mod score;
 
 /// What kind of text a piece of extracted text is: it decides how much a hit weighs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum TextKind {
     /// A search query the user typed into a search engine or video site.

@@ -108,8 +108,12 @@ impl Normaliser {
                         let room = MAX_TOKEN_BYTES.saturating_sub(tok.vlen(j));
                         let limit = n.min(j + room);
                         let mut plain = b.is_ascii_lowercase();
-                        while j < limit && bytes[j].is_ascii_alphanumeric() {
-                            plain &= bytes[j].is_ascii_lowercase();
+                        while j < limit {
+                            let f = WORD_BYTE[usize::from(bytes[j])];
+                            if f == 0 {
+                                break;
+                            }
+                            plain &= f == LOWER;
                             j += 1;
                         }
                         tok.plain &= plain;
@@ -235,6 +239,28 @@ const ASCII_CLASS: [Class; 128] = {
                 }
                 _ => Class::Other,
             }
+        };
+        b += 1;
+    }
+    t
+};
+
+/// [`WORD_BYTE`] value of an ASCII lower-case letter.
+const LOWER: u8 = 2;
+
+/// Per byte: 0 = not an ASCII letter or digit, 1 = digit or upper-case letter, [`LOWER`] =
+/// lower-case letter (the inner loop of the ASCII fast path).
+const WORD_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_lowercase() {
+            LOWER
+        } else if c.is_ascii_alphanumeric() {
+            1
+        } else {
+            0
         };
         b += 1;
     }
@@ -1021,6 +1047,65 @@ mod tests {
             f.out.clear();
             f.fold_unicode(w);
             assert_eq!(ascii, f.out, "{w}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod random_tests {
+    use super::*;
+
+    /// A small xorshift generator: the same cases every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 as usize
+        }
+    }
+
+    const ALPHABET: &[&str] = &[
+        "a", "b", "k", "i", "l", "S", "Z", "0", "1", "3", "7", "9", "$", "@", "!", "'", "’", " ",
+        " ", " ", ".", "-", "_", "*", ",", "?", "\n", "\u{200B}", "\u{00AD}", "\u{0301}", "é", "ß",
+        "ł", "İ", "ｋ", "ا", "ـ", "\u{064E}", "ک", "і", "🔪", "中", "\u{FEFF}",
+    ];
+
+    #[test]
+    fn random_text_streams_like_whole_text_and_never_panics() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for case in 0..300 {
+            let len = rng.next() % 60;
+            let text: String = (0..len)
+                .map(|_| ALPHABET[rng.next() % ALPHABET.len()])
+                .collect();
+            let whole = normalise_words(&text);
+            for (norm, _) in &whole {
+                assert!(!norm.is_empty() && !norm.contains(' '), "{case}: {text:?}");
+            }
+            let mut n = Normaliser::new();
+            let mut got = Vec::new();
+            struct Collect<'a>(&'a mut Vec<(String, String)>);
+            impl WordSink for Collect<'_> {
+                fn word(&mut self, w: Word<'_>) {
+                    self.0.push((w.norm.to_string(), w.orig.to_string()));
+                }
+                fn boundary(&mut self) {}
+            }
+            let mut rest = text.as_str();
+            while !rest.is_empty() {
+                let mut cut = (rng.next() % 7).min(rest.len());
+                while !rest.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                let (a, b) = rest.split_at(cut);
+                n.push(a, &mut Collect(&mut got));
+                rest = b;
+            }
+            n.finish(&mut Collect(&mut got));
+            assert_eq!(got, whole, "case {case}: {text:?}");
         }
     }
 }

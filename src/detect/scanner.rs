@@ -2,8 +2,8 @@
 //! matches, applies combinations and exceptions, keeps findings with their context, and
 //! [`Scanner::finish`] turns them into a [`BodyVerdict`].
 //!
-//! Memory is bounded whatever the body's size: text is processed in pieces of at most
-//! 16 KiB, only a window of recent words is kept, and findings are capped
+//! Memory is bounded whatever the body's size: text is normalised in pieces of at most
+//! 16 KiB and scanned in batches of about 4 KiB, only a window of recent words is kept, and findings are capped
 //! ([`Thresholds::max_findings`]), the least severe being counted instead of kept.
 
 use std::sync::Arc;
@@ -20,6 +20,9 @@ use crate::library::Severity;
 
 /// Largest piece of text normalised and scanned at once.
 const CHUNK_BYTES: usize = 16 * 1024;
+/// Normalised bytes gathered before they are scanned (small pieces of text are batched, so
+/// the per-call overhead stays small).
+const SCAN_BATCH_BYTES: u64 = 4 * 1024;
 /// Longest title kept, in bytes.
 const MAX_TITLE_BYTES: usize = 512;
 /// Words between two prunings of old context.
@@ -141,6 +144,7 @@ impl Scanner {
     /// Turns raw automaton matches into entry hits, combination parts and context phrases.
     fn dispatch(&mut self) {
         let raw = std::mem::take(&mut self.raw);
+        let lib = Arc::clone(&self.lib);
         let mut hint = 0;
         for hit in &raw {
             let at = hit.end().saturating_sub(1);
@@ -149,58 +153,64 @@ impl Scanner {
             };
             let kind = self.window.kind_of(last);
             match *hit {
-                RawHit::Phrase { pattern, .. } => {
-                    let (roles, words) = self.lib.roles_of(pattern);
+                RawHit::Phrase { pattern, end } => {
+                    let (roles, words) = lib.roles_of(pattern);
                     let first = last.saturating_sub(u64::from(words.max(1)) - 1);
                     for role in roles {
                         match *role {
                             Role::Entry(rule) => self.hits.entry(rule, first, last, kind),
-                            Role::ComboPart { combo, part } => self
-                                .hits
-                                .combo_part(&self.lib, combo, part, first, last, kind),
+                            Role::ComboPart { combo, part } => {
+                                self.hits.combo_part(&lib, combo, part, first, last, kind)
+                            }
                             Role::Near(x) => self.hits.near(x, first, last),
+                            Role::RegexEnd(r) => self.regex_hit(r, last, end, kind, false),
                         }
                     }
                 }
-                RawHit::Regex { index, end } => {
-                    if !self.hits.regex_is_new(index, last) {
-                        continue;
-                    }
-                    let Some(re) = self.lib.regexes.as_ref() else {
-                        continue;
-                    };
-                    let Some(&rule) = re.rules.get(index as usize) else {
-                        continue;
-                    };
-                    let first = self.regex_start(index, last, end).unwrap_or(last);
-                    self.hits.entry(rule, first.min(last), last, kind);
-                }
+                RawHit::Regex { index, end } => self.regex_hit(index, last, end, kind, true),
             }
         }
         self.raw = raw;
         self.raw.clear();
     }
 
-    /// The first word of the regex match of pattern `index` that ends at stream offset
-    /// `end` in word `last` (the DFA only reports where matches end).
-    fn regex_start(&self, index: u32, last: u64, end: u64) -> Option<u64> {
-        let finder = self.lib.regexes.as_ref()?.finders.get(index as usize)?;
+    /// A possible match of regex `index` ending at stream offset `end`, in word `last`:
+    /// certain when the stepped DFA reported it, to be verified when a final literal did.
+    /// The anchored reverse DFA verifies it and finds its first word.
+    fn regex_hit(&mut self, index: u32, last: u64, end: u64, kind: TextKind, certain: bool) {
+        let Some(re) = self.lib.regexes.as_ref() else {
+            return;
+        };
+        let Some(&rule) = re.rules.get(index as usize) else {
+            return;
+        };
         let back = last
             .saturating_sub(super::matcher::REGEX_LOOKBACK_WORDS)
             .max(self.window.first_index());
-        let from = self
+        let back_start = self
             .window
-            .word_start(back)?
-            .saturating_sub(1)
-            .max(self.window.segment_start(end));
+            .word_start(back)
+            .unwrap_or(end)
+            .saturating_sub(1);
+        let from = self.window.segment_start(back_start, end);
         let hay = self.window.bytes(from..end);
-        let m = finder.find(hay)?;
-        let spaces = hay
-            .get(m.start()..)?
-            .iter()
-            .take_while(|&&b| b == b' ')
-            .count();
-        self.window.word_at(from + (m.start() + spaces) as u64)
+        let first = match re.match_start(index, hay) {
+            Some(start) => {
+                let spaces = hay
+                    .get(start..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .take_while(|&&b| b == b' ')
+                    .count();
+                self.window.word_at(from + (start + spaces) as u64)
+            }
+            None if certain => Some(last),
+            None => return,
+        };
+        if self.hits.regex_is_new(index, last) {
+            let first = first.unwrap_or(last).min(last);
+            self.hits.entry(rule, first, last, kind);
+        }
     }
 
     /// Scores a final hit and keeps it as a finding unless the cap is reached and it is less
@@ -277,7 +287,9 @@ impl TextSink for Scanner {
             }
             let (piece, tail) = rest.split_at(cut);
             self.norm.push(piece, &mut self.window);
-            self.process(false);
+            if self.window.stream_end() >= self.scanned + SCAN_BATCH_BYTES {
+                self.process(false);
+            }
             rest = tail;
         }
     }
@@ -352,6 +364,14 @@ severity = 5
 rationale = "t"
 
 [[entry]]
+id = "self-harm/kms-stretched"
+match = 'ki+l+ ?my+s+e+l+f+'
+kind = "regex"
+category = "suicide"
+severity = 5
+rationale = "t"
+
+[[entry]]
 id = "self-harm/sex-ed"
 match = "sex education"
 category = "pornography"
@@ -404,6 +424,7 @@ rationale = "t"
             "my friend says i cut myself every night",
             "why do people say k.i.l.l y0urs3lf online",
             "i really really want to die now",
+            "then i will kiiilll myseeelf tonight",
         ] {
             let whole = scan(&lib, TextKind::Typed, text);
             assert_eq!(whole.findings.len(), 1, "{text}: {:?}", rules(&whole));
@@ -436,6 +457,21 @@ rationale = "t"
         assert_eq!(
             v.findings[0].matched, "i am so want to die",
             "regex start found"
+        );
+        assert_eq!((lib.stats().regexes, lib.stats().stepped_regexes), (2, 1));
+        let v = scan(&lib, TextKind::Search, "no i will KIIILL MYSEEELF");
+        assert_eq!(
+            v.findings[0].matched, "KIIILL MYSEEELF",
+            "stepped regex start"
+        );
+        let v = scan(
+            &lib,
+            TextKind::Page,
+            "the plants die in winter and i want to live",
+        );
+        assert!(
+            v.findings.is_empty(),
+            "a final literal alone is not a match"
         );
     }
 
@@ -546,6 +582,11 @@ rationale = "t"
         }
         s.text(TextKind::Page, "then i cut myself");
         s.title("  A page  ");
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains("myself") && !debug.contains("page"),
+            "{debug}"
+        );
         let v = s.finish();
         assert_eq!(v.findings.len(), 3);
         assert_eq!(v.findings_dropped, 8);
@@ -571,6 +612,68 @@ rationale = "t"
         let v = s.finish();
         assert_eq!(v.findings.len(), 200);
         assert_eq!(v.findings_dropped, 50 * 200 - 200);
+    }
+
+    #[test]
+    fn random_text_in_random_pieces_matches_like_whole_text() {
+        let lib = lib();
+        let words = [
+            "cut",
+            "myself",
+            "kill",
+            "yourself",
+            "shot",
+            "film",
+            "how",
+            "to",
+            "hang",
+            "i",
+            "really",
+            "want",
+            "die",
+            "suicidal",
+            "squad",
+            "k.i.l.l",
+            "c u t",
+            "\u{200B}",
+            "!",
+            "sex",
+            "education",
+            "x",
+            "é",
+            "\n",
+            "kiiilll",
+            "myseeelf",
+            "🔪",
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as usize
+        };
+        let mut fired = 0;
+        for case in 0..150 {
+            let n = next() % 40;
+            let text: Vec<&str> = (0..n).map(|_| words[next() % words.len()]).collect();
+            let text = text.join(if next() % 2 == 0 { " " } else { "  " });
+            let whole = scan(&lib, TextKind::Typed, &text);
+            fired += whole.findings.len();
+            let mut s = Scanner::new(Arc::clone(&lib), Thresholds::default());
+            let mut rest = text.as_str();
+            while !rest.is_empty() {
+                let mut cut = (next() % 9).min(rest.len());
+                while !rest.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                let (a, b) = rest.split_at(cut);
+                s.text(TextKind::Typed, a);
+                rest = b;
+            }
+            assert_eq!(s.finish(), whole, "case {case}: {text:?}");
+        }
+        assert!(fired > 50, "the random texts exercise the rules: {fired}");
     }
 
     #[test]

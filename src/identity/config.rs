@@ -170,6 +170,18 @@ pub struct IdentitySettings {
     pub fsync_interval: Duration,
 }
 
+impl IdentitySettings {
+    /// True when at least one DHCP or RADIUS source is configured.
+    pub fn has_sources(&self) -> bool {
+        self.dnsmasq_leases.is_some()
+            || self.dhcpd_leases.is_some()
+            || self.kea_leases.is_some()
+            || self.radius_detail.is_some()
+            || self.radius_listen.is_some()
+            || self.sniff_interface.is_some()
+    }
+}
+
 /// A configuration value that cannot be used; the message names the `[identity]` key.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityConfigError {

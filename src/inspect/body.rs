@@ -134,7 +134,6 @@ impl<B: Body> InspectedBody<B> {
         });
         Self::with_queue(inner, tx, state, cfg.max_stall, metrics.clone())
     }
-
 }
 
 impl<B> InspectedBody<B> {
@@ -247,6 +246,7 @@ mod tests {
             host: "example.test".into(),
             content_type: None,
             content_encoding: None,
+            device: None,
         }
     }
 

@@ -44,6 +44,9 @@ pub struct RequestMeta {
     pub content_type: Option<String>,
     /// The request's `Content-Encoding`, if any.
     pub content_encoding: Option<String>,
+    /// Who was behind the client address when the connection was accepted (device, user), if
+    /// the identity sources knew.
+    pub device: Option<std::sync::Arc<crate::identity::Attribution>>,
 }
 
 /// What an inspector learns about a response before its body.
@@ -81,7 +84,10 @@ pub trait Inspector: Send + Sync + 'static {
     /// Called when a request was upgraded (a WebSocket): inspectors for the bytes the client
     /// sends and the bytes it receives, fed inline as the relay copies them. `None` relays the
     /// stream uninspected.
-    fn upgraded(&self, _req: &RequestMeta) -> Option<(Box<dyn BodyInspector>, Box<dyn BodyInspector>)> {
+    fn upgraded(
+        &self,
+        _req: &RequestMeta,
+    ) -> Option<(Box<dyn BodyInspector>, Box<dyn BodyInspector>)> {
         None
     }
 }

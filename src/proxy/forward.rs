@@ -115,6 +115,7 @@ impl Forwarder {
             host: host.clone(),
             content_type: header_string(req.headers(), &header::CONTENT_TYPE),
             content_encoding: header_string(req.headers(), &header::CONTENT_ENCODING),
+            device: self.conn.device.clone(),
         };
 
         let wants_upgrade = is_upgrade_request(&req);

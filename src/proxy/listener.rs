@@ -81,6 +81,11 @@ pub async fn accept_loop(
             client: peer,
             kind,
             tasks: Default::default(),
+            device: ctx
+                .identity
+                .as_ref()
+                .and_then(|ids| ids.lookup(peer.ip(), std::time::SystemTime::now()))
+                .map(Arc::new),
         };
         let span = tracing::info_span!(
             "conn",

@@ -75,6 +75,8 @@ pub struct ConnInfo {
     /// relay). The connection counts as open, for idle timeout and graceful shutdown, until
     /// these finish.
     pub tasks: conn_tasks::ConnTasks,
+    /// The device and user behind the client address at accept time, if known.
+    pub device: Option<Arc<crate::identity::Attribution>>,
 }
 
 /// Everything a connection needs, shared by all of them.
@@ -95,6 +97,8 @@ pub struct ProxyContext {
     pub metrics: Arc<Metrics>,
     /// Caps concurrent client connections.
     pub limiter: Arc<Semaphore>,
+    /// Device and user attribution (DHCP, RADIUS), when sources are configured.
+    pub identity: Option<crate::identity::IdentityService>,
     next_conn: AtomicU64,
 }
 
@@ -206,12 +210,22 @@ impl Gateway {
             inspector,
             metrics: Arc::new(Metrics::default()),
             limiter,
+            identity: None,
             next_conn: AtomicU64::new(0),
         };
         Ok(Gateway {
             ctx: Arc::new(ctx),
             listeners,
         })
+    }
+
+    /// Attributes each accepted connection to a device and user with `service` (a lookup in
+    /// memory at accept time; no I/O on the data path).
+    pub fn with_identity(mut self, service: crate::identity::IdentityService) -> Self {
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.identity = Some(service);
+        }
+        self
     }
 
     /// The gateway's counters.

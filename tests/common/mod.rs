@@ -211,10 +211,16 @@ async fn route(mut req: Request<Incoming>, log: &UpstreamLog) -> Response<TestBo
     match path.as_str() {
         "/hello" => text("hello from upstream\n"),
         "/page" => {
-            let encoding = req.uri().query().and_then(|q| q.strip_prefix("enc=")).unwrap_or("identity").to_string();
+            let encoding = req
+                .uri()
+                .query()
+                .and_then(|q| q.strip_prefix("enc="))
+                .unwrap_or("identity")
+                .to_string();
             let (body, value) = match encoding.as_str() {
                 "gzip" => {
-                    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    let mut enc =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
                     std::io::Write::write_all(&mut enc, HARMFUL_PAGE.as_bytes()).expect("gzip");
                     (enc.finish().expect("gzip"), "gzip")
                 }
@@ -229,13 +235,21 @@ async fn route(mut req: Request<Incoming>, log: &UpstreamLog) -> Response<TestBo
                 _ => (HARMFUL_PAGE.as_bytes().to_vec(), "identity"),
             };
             let mut resp = Response::new(Full::new(Bytes::from(body)).boxed());
-            resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/html; charset=utf-8"),
+            );
             if value != "identity" {
-                resp.headers_mut().insert(header::CONTENT_ENCODING, header::HeaderValue::from_static(value));
+                resp.headers_mut().insert(
+                    header::CONTENT_ENCODING,
+                    header::HeaderValue::from_static(value),
+                );
             }
             resp
         }
-        "/search" => text("<html><title>Results</title><body>Results for your search</body></html>"),
+        "/search" => {
+            text("<html><title>Results</title><body>Results for your search</body></html>")
+        }
         "/proto" => text(format!("{:?}", req.version())),
         "/chunked" => {
             let frames = vec![

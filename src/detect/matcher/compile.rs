@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use aho_corasick::automaton::Automaton as _;
-use regex_automata::dfa::{dense, Automaton as _, StartKind};
+use regex_automata::dfa::Automaton as _;
 use regex_automata::util::start;
 use regex_automata::Anchored;
 
+use super::regex::{self, Prepared, Regexes, Stepped};
 use super::{
     ComboRule, CompileError, CompileStats, CompiledLibrary, ExceptionRule, PhraseInfo, Phrases,
-    Regexes, Role, Rule, Skipped,
+    Role, Rule, Skipped,
 };
 use crate::detect::normalise::normalise_phrase;
 use crate::library::{Category, Edge, Exception, Kind, Library, Severity};
@@ -21,8 +22,6 @@ use crate::library::{Category, Edge, Exception, Kind, Library, Severity};
 /// (a DFA that large takes too long to build and too much memory; the NFA scans a little
 /// slower).
 const DFA_MAX_PATTERN_BYTES: usize = 200_000;
-/// Size limits for the regex DFA and its determinisation, in bytes.
-const REGEX_DFA_LIMIT: usize = 32 << 20;
 /// Words of context either side of a hit.
 pub(crate) const CONTEXT_WORDS: u64 = 10;
 /// How far back, in words, the scanner looks for the start of a regex match.
@@ -128,18 +127,22 @@ fn edged(edge: Edge, body: &str) -> String {
     }
 }
 
-/// Builds the regex DFA: unanchored, every match of every pattern reported.
-fn regex_dfa(patterns: &[String]) -> Result<dense::DFA<Vec<u32>>, String> {
-    dense::Builder::new()
-        .configure(
-            dense::Config::new()
-                .match_kind(regex_automata::MatchKind::All)
-                .start_kind(StartKind::Unanchored)
-                .dfa_size_limit(Some(REGEX_DFA_LIMIT))
-                .determinize_size_limit(Some(REGEX_DFA_LIMIT)),
-        )
-        .build_many(patterns)
-        .map_err(|e| e.to_string())
+/// The stepped DFA for the prepared regexes that have no trigger literals, if any.
+fn stepped_dfa(prepared: &[(&crate::library::Entry, Prepared)]) -> Result<Option<Stepped>, String> {
+    let (regex, patterns): (Vec<u32>, Vec<&str>) = prepared
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, p))| p.triggers.is_none())
+        .map(|(i, (_, p))| (i as u32, p.wrapped.as_str()))
+        .unzip();
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let dfa = regex::stepped_dfa(&patterns)?;
+    let start = dfa
+        .start_state(&start::Config::new().anchored(Anchored::No))
+        .map_err(|e| e.to_string())?;
+    Ok(Some(Stepped { dfa, start, regex }))
 }
 
 /// Compilation in progress.
@@ -241,37 +244,45 @@ impl Build {
     /// text, carrying every role.
     fn phrase(&mut self, words: &[String], edge: Edge, role: Role) {
         let pattern = edged(edge, &words.join(" ")).into_bytes();
+        self.max_span = self.max_span.max(words.len() as u64);
+        self.add(pattern, words.len() as u32, role);
+    }
+
+    /// Adds a literal trigger for a regex.
+    fn literal(&mut self, pattern: Vec<u8>, role: Role) {
+        self.add(pattern, 1, role);
+    }
+
+    /// Adds `role` to the pattern `pattern` spanning `words` words.
+    fn add(&mut self, pattern: Vec<u8>, words: u32, role: Role) {
         let id = match self.index.get(&pattern) {
             Some(&id) => id,
             None => {
                 let id = self.patterns.len() as u32;
                 self.index.insert(pattern.clone(), id);
                 self.patterns.push(pattern);
-                self.words.push(words.len() as u32);
+                self.words.push(words);
                 self.roles.push(Vec::new());
                 id
             }
         };
-        self.max_span = self.max_span.max(words.len() as u64);
         if let Some(roles) = self.roles.get_mut(id as usize) {
             roles.push(role);
         }
     }
 
-    /// Builds the regex DFA for the enabled regex entries; entries it cannot build are
-    /// skipped.
+    /// Prepares the enabled regex entries: triggers for those with final literals, one
+    /// stepped DFA for the rest. Entries that cannot be built are skipped.
     fn regexes(
         &mut self,
         entries: &[&crate::library::Entry],
     ) -> Result<Option<Regexes>, CompileError> {
-        let mut kept = Vec::new();
+        let mut prepared = Vec::new();
         for e in entries {
             let wrapped = edged(e.edge, &format!("(?:{})", e.pattern));
-            let finder = regex_automata::meta::Regex::new(&format!("(?:{wrapped})\\z"));
-            match (finder, regex_dfa(std::slice::from_ref(&wrapped))) {
-                (Ok(finder), Ok(_)) => kept.push((*e, wrapped, finder)),
-                (Err(err), _) => self.skip(&e.id, format!("regex does not compile: {err}")),
-                (_, Err(err)) => self.skip(
+            match regex::prepare(wrapped) {
+                Ok(p) => prepared.push((*e, p)),
+                Err(err) => self.skip(
                     &e.id,
                     format!(
                         "regex cannot be compiled into a DFA ({err}); drop `\\b` and other \
@@ -280,33 +291,41 @@ impl Build {
                 ),
             }
         }
-        if kept.is_empty() {
-            return Ok(None);
+        let mut stepped = stepped_dfa(&prepared);
+        if stepped.is_err() {
+            // Too large together: leave out the ones too large on their own, then retry.
+            let (bad, good): (Vec<_>, Vec<_>) = prepared.into_iter().partition(|(_, p)| {
+                p.triggers.is_none() && regex::stepped_dfa(&[p.wrapped.as_str()]).is_err()
+            });
+            for (e, _) in bad {
+                self.skip(
+                    &e.id,
+                    "regex compiles to too large a DFA; simplify it or end it with a word".into(),
+                );
+            }
+            prepared = good;
+            stepped = stepped_dfa(&prepared);
         }
-        let patterns: Vec<String> = kept.iter().map(|(_, w, _)| w.clone()).collect();
-        let dfa = regex_dfa(&patterns).map_err(|detail| CompileError::Regexes {
-            count: patterns.len(),
+        let stepped = stepped.map_err(|detail| CompileError::Regexes {
+            count: prepared
+                .iter()
+                .filter(|(_, p)| p.triggers.is_none())
+                .count(),
             detail,
         })?;
-        let start = dfa
-            .start_state(&start::Config::new().anchored(Anchored::No))
-            .map_err(|e| CompileError::Regexes {
-                count: patterns.len(),
-                detail: e.to_string(),
-            })?;
-        let mut rules = Vec::with_capacity(kept.len());
-        let mut finders = Vec::with_capacity(kept.len());
-        for (e, _, finder) in kept {
-            rules.push(self.rule(&e.id, e.category, e.severity, e.weight, false));
-            finders.push(finder);
+        if prepared.is_empty() {
+            return Ok(None);
+        }
+        let mut entries = Vec::with_capacity(prepared.len());
+        for (i, (e, p)) in prepared.into_iter().enumerate() {
+            let rule = self.rule(&e.id, e.category, e.severity, e.weight, false);
+            for t in p.triggers.iter().flatten() {
+                self.literal(t.clone(), Role::RegexEnd(i as u32));
+            }
+            entries.push((rule, p));
         }
         self.max_span = self.max_span.max(REGEX_LOOKBACK_WORDS);
-        Ok(Some(Regexes {
-            dfa,
-            start,
-            rules,
-            finders,
-        }))
+        Ok(Some(Regexes::new(entries, stepped)))
     }
 
     fn finish(
@@ -352,7 +371,7 @@ impl Build {
         }
         let widest = self.exceptions.iter().map(|x| x.within).max().unwrap_or(0);
         let lookahead = CONTEXT_WORDS.max(widest);
-        let re_memory = regexes.as_ref().map_or(0, |r| r.dfa.memory_usage());
+        let re_memory = regexes.as_ref().map_or(0, Regexes::memory_usage);
         if !self.skipped.is_empty() {
             tracing::warn!(
                 library = library.id(),
@@ -365,6 +384,10 @@ impl Build {
             rules: self.rules.len(),
             patterns: self.patterns.len(),
             regexes: regexes.as_ref().map_or(0, |r| r.rules.len()),
+            stepped_regexes: regexes
+                .as_ref()
+                .and_then(|r| r.stepped.as_ref())
+                .map_or(0, |s| s.regex.len()),
             automaton,
             memory_bytes: ac_memory + re_memory,
             elapsed: started.elapsed(),
@@ -568,7 +591,11 @@ rationale = "t"
         let import = crate::library::import::import_e2guardian(dir, None).unwrap();
         let lib = CompiledLibrary::compile(&import.library).unwrap();
         let stats = lib.stats();
-        eprintln!("e2guardian: {stats:?}, {} skipped", lib.skipped().len());
+        eprintln!(
+            "e2guardian: {stats:?}, {} skipped, e.g. {:?}",
+            lib.skipped().len(),
+            lib.skipped().iter().take(2).collect::<Vec<_>>()
+        );
         assert!(stats.rules > 5_000 && stats.patterns > 5_000, "{stats:?}");
         assert!(
             stats.elapsed.as_secs_f64() < 10.0,

@@ -1,6 +1,7 @@
 //! The compiled library: one aho-corasick automaton for every phrase (entries, combo parts,
-//! exception context phrases) and one multi-pattern regex DFA for regex entries, both
-//! stepped over the normalised stream with their state carried across chunks.
+//! exception context phrases, and the final literals of regex entries) stepped over the
+//! normalised stream with its state carried across chunks, plus regex-automata DFAs for the
+//! regex entries (see `regex`).
 //!
 //! # The normalised stream
 //! The automata never see raw text. They scan a stream built from the
@@ -16,16 +17,19 @@
 //! separated by single spaces, no punctuation (`(?:i|im|i am) (?:want|wanna) to die`). The
 //! edge wraps them the same way (` (?:re) ` for `word`); `^`, `$` and `\b` are not useful
 //! there (the DFA cannot build `\b`; such entries are skipped and listed in
-//! [`CompiledLibrary::skipped`]). Each field is scanned separately by the regex DFA.
+//! [`CompiledLibrary::skipped`]). A regex match never spans two fields, nor more than
+//! 32 words.
 //!
 //! # Layout
 //! - `compile`: building a [`CompiledLibrary`] from a [`Library`].
+//! - `regex`: regex entries: final-literal triggers, reverse DFAs, the stepped DFA.
 //! - `scan`: the per-stream automaton state and the byte loop.
 //! - `window`: the bounded ring of recent words (stream bytes, original text) and context.
 //! - `hits`: combinations, exception context, and hits waiting for their look-ahead.
 
 mod compile;
 pub(crate) mod hits;
+pub(crate) mod regex;
 pub(crate) mod scan;
 pub(crate) mod window;
 
@@ -54,10 +58,11 @@ pub enum CompileError {
         #[source]
         source: aho_corasick::BuildError,
     },
-    /// The regex entries, each fine on its own, are too large together.
+    /// The regex entries without final literals, each fine on its own, are too large
+    /// together.
     #[error(
-        "cannot compile the library's {count} regex entries into one DFA: {detail}; simplify \
-         them or turn some into phrases"
+        "cannot compile the library's {count} regex entries that end in a repetition into one \
+         DFA: {detail}; simplify them, end them with a word, or turn some into phrases"
     )]
     Regexes {
         /// Regex entries.
@@ -83,8 +88,10 @@ pub struct CompileStats {
     pub rules: usize,
     /// Distinct phrase patterns in the automaton.
     pub patterns: usize,
-    /// Regex entries in the DFA.
+    /// Regex entries.
     pub regexes: usize,
+    /// Regex entries without final literals, stepped over every byte.
+    pub stepped_regexes: usize,
     /// `dfa` or `contiguous-nfa`: the aho-corasick representation chosen.
     pub automaton: &'static str,
     /// Heap bytes used by both automata.
@@ -138,6 +145,8 @@ pub(crate) enum Role {
     ComboPart { combo: u32, part: u8 },
     /// A context phrase of exception `0`.
     Near(u32),
+    /// A final literal of regex `0`: a match may end here.
+    RegexEnd(u32),
 }
 
 /// One distinct phrase pattern.
@@ -157,18 +166,6 @@ pub(crate) enum Phrases {
     Nfa(aho_corasick::nfa::contiguous::NFA),
 }
 
-/// The regex entries: one unanchored multi-pattern DFA reporting every match, plus one
-/// finder per entry to locate where a match started (for highlighting).
-#[derive(Debug)]
-pub(crate) struct Regexes {
-    pub dfa: regex_automata::dfa::dense::DFA<Vec<u32>>,
-    pub start: regex_automata::util::primitives::StateID,
-    /// The rule of each DFA pattern.
-    pub rules: Vec<u32>,
-    /// `(?:wrapped)\z`, one per DFA pattern.
-    pub finders: Vec<regex_automata::meta::Regex>,
-}
-
 /// A library compiled for matching: build once with [`CompiledLibrary::compile`], share with
 /// an `Arc` across every scanner; a reload builds a new one and swaps the `Arc`.
 pub struct CompiledLibrary {
@@ -179,7 +176,7 @@ pub struct CompiledLibrary {
     pub(crate) phrase_info: Vec<PhraseInfo>,
     pub(crate) patterns: Vec<Vec<u8>>,
     pub(crate) roles: Vec<Role>,
-    pub(crate) regexes: Option<Regexes>,
+    pub(crate) regexes: Option<regex::Regexes>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) combos: Vec<ComboRule>,
     pub(crate) exceptions: Vec<ExceptionRule>,

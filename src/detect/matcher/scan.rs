@@ -5,7 +5,8 @@
 use aho_corasick::automaton::{Automaton, StateID};
 use regex_automata::dfa::Automaton as _;
 
-use super::{CompiledLibrary, Phrases, Regexes};
+use super::regex::Stepped;
+use super::{CompiledLibrary, Phrases};
 
 /// The segment separator in the normalised stream (see the module docs of `matcher`).
 pub(crate) const BOUNDARY: u8 = b'\n';
@@ -15,7 +16,7 @@ pub(crate) const BOUNDARY: u8 = b'\n';
 pub(crate) enum RawHit {
     /// Distinct phrase pattern `pattern`.
     Phrase { pattern: u32, end: u64 },
-    /// Regex pattern `index` of the regex DFA.
+    /// A match of stepped regex `index` (an index into the library's regexes).
     Regex { index: u32, end: u64 },
 }
 
@@ -46,7 +47,7 @@ impl CompiledLibrary {
             // Both are built with unanchored starts, so this cannot fail; the zero state is
             // the dead state, which simply never matches.
             ac: ac.unwrap_or(StateID::ZERO),
-            re: self.regexes.as_ref().map(|r| r.start),
+            re: self.stepped().map(|s| s.start),
         }
     }
 
@@ -60,7 +61,7 @@ impl CompiledLibrary {
         base: u64,
         out: &mut Vec<RawHit>,
     ) {
-        match (&self.phrases, &self.regexes, state.re.as_mut()) {
+        match (&self.phrases, self.stepped(), state.re.as_mut()) {
             (Phrases::Dfa(d), Some(re), Some(rs)) => {
                 scan_both(d, &mut state.ac, re, rs, bytes, base, out)
             }
@@ -74,11 +75,15 @@ impl CompiledLibrary {
 
     /// The end of the stream at offset `end`: reports regex matches that end there.
     pub(crate) fn scan_end(&self, state: &mut MatchState, end: u64, out: &mut Vec<RawHit>) {
-        if let (Some(re), Some(sid)) = (&self.regexes, state.re.as_mut()) {
+        if let (Some(re), Some(sid)) = (self.stepped(), state.re.as_mut()) {
             *sid = re.dfa.next_eoi_state(*sid);
             report_regex(re, *sid, end, out);
             *sid = re.start;
         }
+    }
+
+    fn stepped(&self) -> Option<&Stepped> {
+        self.regexes.as_ref()?.stepped.as_ref()
     }
 }
 
@@ -109,7 +114,7 @@ fn scan_phrases<A: Automaton>(
 fn scan_both<A: Automaton>(
     aut: &A,
     state: &mut StateID,
-    re: &Regexes,
+    re: &Stepped,
     re_state: &mut regex_automata::util::primitives::StateID,
     bytes: &[u8],
     base: u64,
@@ -153,7 +158,7 @@ fn scan_both<A: Automaton>(
 
 #[cfg(test)]
 fn scan_regexes(
-    re: &Regexes,
+    re: &Stepped,
     state: &mut regex_automata::util::primitives::StateID,
     bytes: &[u8],
     base: u64,
@@ -184,7 +189,7 @@ fn scan_regexes(
 }
 
 fn report_regex(
-    re: &Regexes,
+    re: &Stepped,
     sid: regex_automata::util::primitives::StateID,
     end: u64,
     out: &mut Vec<RawHit>,
@@ -193,8 +198,10 @@ fn report_regex(
         return;
     }
     for k in 0..re.dfa.match_len(sid) {
-        let index = re.dfa.match_pattern(sid, k).as_u32();
-        out.push(RawHit::Regex { index, end });
+        let pattern = re.dfa.match_pattern(sid, k).as_usize();
+        if let Some(&index) = re.regex.get(pattern) {
+            out.push(RawHit::Regex { index, end });
+        }
     }
 }
 
@@ -221,7 +228,7 @@ rationale = "t"
 
 [[entry]]
 id = "self-harm/want-die"
-match = 'i (?:really )?want to die'
+match = 'i (?:really )?want to di+e+'
 kind = "regex"
 severity = 5
 rationale = "t"
@@ -296,8 +303,8 @@ rationale = "t"
         let mut fused = Vec::new();
         lib.scan(&mut lib.start(), stream, 7, &mut fused);
         let mut separate = Vec::new();
-        let (Phrases::Dfa(d), Some(re)) = (&lib.phrases, &lib.regexes) else {
-            panic!("a DFA and one regex");
+        let (Phrases::Dfa(d), Some(re)) = (&lib.phrases, lib.stepped()) else {
+            panic!("a DFA and one stepped regex");
         };
         let mut st = lib.start();
         scan_phrases(d, &mut st.ac, stream, 7, &mut separate);

@@ -137,13 +137,13 @@ impl WordWindow {
         self.meta(index).map_or(self.kind, |m| m.kind)
     }
 
-    /// Offset in the stream after the last boundary at or before `at` (the start of its
-    /// segment), not before what is kept.
-    pub(crate) fn segment_start(&self, at: u64) -> u64 {
-        let bytes = self.bytes(self.stream_base..at);
-        match bytes.iter().rposition(|&b| b == BOUNDARY) {
-            Some(p) => self.stream_base + p as u64 + 1,
-            None => self.stream_base,
+    /// The start of the segment holding offset `at`, looking back no further than `from`
+    /// (the offset after the last boundary in `from..at`, else `from`).
+    pub(crate) fn segment_start(&self, from: u64, at: u64) -> u64 {
+        let from = from.max(self.stream_base);
+        match self.bytes(from..at).iter().rposition(|&b| b == BOUNDARY) {
+            Some(p) => from + p as u64 + 1,
+            None => from,
         }
     }
 
@@ -173,8 +173,12 @@ impl WordWindow {
         self.words.drain(..drop);
         self.first += drop as u64;
         if let Some(m) = self.words.front() {
-            let s = (m.stream_start.saturating_sub(1) - self.stream_base) as usize;
-            self.stream.drain(..s.min(self.stream.len()));
+            let s = m
+                .stream_start
+                .saturating_sub(1)
+                .saturating_sub(self.stream_base) as usize;
+            let s = s.min(self.stream.len());
+            self.stream.drain(..s);
             self.stream_base += s as u64;
             // The first kept word with its own original text marks what can go.
             let o = self
@@ -182,10 +186,13 @@ impl WordWindow {
                 .iter()
                 .find(|m| m.orig_start != u64::MAX)
                 .map_or(self.orig.len(), |m| {
-                    (m.orig_start - self.orig_base) as usize
+                    m.orig_start.saturating_sub(self.orig_base) as usize
                 });
-            self.orig.drain(..o.min(self.orig.len()));
-            self.orig_base += o as u64;
+            let o = o.min(self.orig.len());
+            if self.orig.is_char_boundary(o) {
+                self.orig.drain(..o);
+                self.orig_base += o as u64;
+            }
         }
     }
 
@@ -249,12 +256,14 @@ fn push_clean(out: &mut String, s: &str) {
 }
 
 impl WordSink for WordWindow {
+    #[inline]
     fn word(&mut self, word: Word<'_>) {
         if self.stream.is_empty() && self.words.is_empty() {
             self.stream.push(b' ');
             self.first = word.index;
         }
-        let same = word.orig == word.norm;
+        // Plain words are their own normalised form (the same slice).
+        let same = std::ptr::eq(word.orig, word.norm) || word.orig == word.norm;
         let meta = Meta {
             stream_start: self.stream_end(),
             orig_start: if same {
@@ -327,8 +336,9 @@ mod tests {
             .collect();
         assert_eq!(walked, searched);
         assert_eq!(w.word_start(2), Some(15));
-        assert_eq!(w.segment_start(18), 14);
-        assert_eq!(w.segment_start(5), 0);
+        assert_eq!(w.segment_start(0, 18), 14);
+        assert_eq!(w.segment_start(0, 5), 0);
+        assert_eq!(w.segment_start(15, 18), 15);
     }
 
     #[test]
