@@ -11,7 +11,8 @@ use gatewatch::detect::inspector::{DetectInspector, Detection, Flow, MemorySink}
 use gatewatch::detect::matcher::CompiledLibrary;
 use gatewatch::detect::TextKind;
 
-async fn start(ca: &TestCa) -> (Proxy, Arc<MemorySink>) {
+/// The detection engine with the built-in starter library, recording into memory.
+fn starter_inspector() -> (Arc<DetectInspector>, Arc<MemorySink>) {
     let library = gatewatch::detect::embedded::starter_library().expect("starter library");
     let compiled = Arc::new(CompiledLibrary::compile(&library).expect("compile"));
     let sink = Arc::new(MemorySink::default());
@@ -21,7 +22,12 @@ async fn start(ca: &TestCa) -> (Proxy, Arc<MemorySink>) {
         Default::default(),
         sink.clone(),
     );
-    let proxy = Proxy::start_with(ca, Arc::new(inspector), Default::default(), |_| {}).await;
+    (Arc::new(inspector), sink)
+}
+
+async fn start(ca: &TestCa) -> (Proxy, Arc<MemorySink>) {
+    let (inspector, sink) = starter_inspector();
+    let proxy = Proxy::start_with(ca, inspector, Default::default(), |_| {}).await;
     (proxy, sink)
 }
 
@@ -160,58 +166,10 @@ async fn websocket_chat_message_produces_a_typed_finding() {
         Upstream::tls(ca.server_config(&["upstream.test"], Validity::Good, &[b"http/1.1"])).await;
     let (proxy, sink) = start(&ca).await;
 
-    let school_pem = std::fs::read(&proxy.school_ca).expect("school ca");
-    let mut roots = rustls::RootCertStore::empty();
-    use rustls::pki_types::pem::PemObject;
-    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&school_pem) {
-        roots.add(cert.expect("pem")).expect("root");
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let mut tcp = tokio::net::TcpStream::connect(proxy.addr)
-        .await
-        .expect("connect");
-    let port = up.addr.port();
-    tcp.write_all(
-        format!("CONNECT upstream.test:{port} HTTP/1.1\r\nHost: upstream.test:{port}\r\n\r\n")
-            .as_bytes(),
-    )
-    .await
-    .expect("write");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut b = [0u8; 1];
-        tcp.read_exact(&mut b).await.expect("connect reply");
-        head.push(b[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    let name = rustls::pki_types::ServerName::try_from("upstream.test").expect("name");
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
-        .connect(name, tcp)
-        .await
-        .expect("tls");
-    tls.write_all(
-        b"GET /ws HTTP/1.1\r\nHost: upstream.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-    )
-    .await
-    .expect("write");
-    let mut reply = Vec::new();
-    while !reply.ends_with(b"\r\n\r\n") {
-        let mut b = [0u8; 1];
-        tls.read_exact(&mut b).await.expect("101");
-        reply.push(b[0]);
-    }
-    assert!(reply.starts_with(b"HTTP/1.1 101"));
+    let mut tls = common::tls_through_proxy(&proxy, "upstream.test", up.addr.port()).await;
+    tls.write_all(common::WS_UPGRADE).await.expect("write");
+    let reply = common::read_head(&mut tls).await;
+    assert!(reply.starts_with("HTTP/1.1 101"), "{reply}");
 
     // One masked text frame, as a browser sends it.
     let message = b"honestly i want to kill myself tonight";
@@ -248,15 +206,7 @@ async fn a_reloaded_library_is_used_for_the_next_request() {
     let ca = TestCa::new("Test Public CA");
     let up =
         Upstream::tls(ca.server_config(&["upstream.test"], Validity::Good, &[b"http/1.1"])).await;
-    let library = gatewatch::detect::embedded::starter_library().expect("starter library");
-    let compiled = Arc::new(CompiledLibrary::compile(&library).expect("compile"));
-    let sink = Arc::new(MemorySink::default());
-    let inspector = Arc::new(DetectInspector::new(
-        compiled,
-        Default::default(),
-        Default::default(),
-        sink.clone(),
-    ));
+    let (inspector, sink) = starter_inspector();
     let proxy = Proxy::start_with(&ca, inspector.clone(), Default::default(), |_| {}).await;
     let school = proxy.school_ca.to_str().expect("path").to_string();
     let url = format!(
@@ -299,15 +249,7 @@ async fn detections_carry_the_device_attributed_at_accept_time() {
     let ca = TestCa::new("Test Public CA");
     let up =
         Upstream::tls(ca.server_config(&["upstream.test"], Validity::Good, &[b"http/1.1"])).await;
-    let library = gatewatch::detect::embedded::starter_library().expect("starter library");
-    let compiled = Arc::new(CompiledLibrary::compile(&library).expect("compile"));
-    let sink = Arc::new(MemorySink::default());
-    let inspector = Arc::new(DetectInspector::new(
-        compiled,
-        Default::default(),
-        Default::default(),
-        sink.clone(),
-    ));
+    let (inspector, sink) = starter_inspector();
 
     // The DHCP server leased the client's address (loopback here) to a known device.
     let identity = IdentityService::in_memory(ServiceOptions::default());

@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{curl, eventually, get, Proxy, TestCa, Upstream, Validity};
+use common::{curl, eventually, get, read_head, Proxy, TestCa, Upstream, Validity};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -364,39 +362,8 @@ async fn websocket_upgrade_is_relayed() {
     let ca = TestCa::new("Test Public CA");
     let up = good_upstream(&ca).await;
     let proxy = Proxy::start(&ca, |_| {}).await;
-    let school_pem = std::fs::read(&proxy.school_ca).expect("school ca");
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pki_certs(&school_pem) {
-        roots.add(cert).expect("add root");
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let mut tcp = TcpStream::connect(proxy.addr).await.expect("connect");
-    let port = up.addr.port();
-    tcp.write_all(
-        format!("CONNECT upstream.test:{port} HTTP/1.1\r\nHost: upstream.test:{port}\r\n\r\n")
-            .as_bytes(),
-    )
-    .await
-    .expect("write");
-    let head = read_head(&mut tcp).await;
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let name = rustls::pki_types::ServerName::try_from("upstream.test").expect("name");
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
-        .connect(name, tcp)
-        .await
-        .expect("tls via school CA");
-    tls.write_all(
-        b"GET /ws HTTP/1.1\r\nHost: upstream.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-    )
-    .await
-    .expect("write");
+    let mut tls = common::tls_through_proxy(&proxy, "upstream.test", up.addr.port()).await;
+    tls.write_all(common::WS_UPGRADE).await.expect("write");
     let head = read_head(&mut tls).await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     tls.write_all(b"ping over the upgraded stream")
@@ -442,25 +409,6 @@ async fn malformed_and_oversized_requests_get_http_errors() {
     .await;
     assert_eq!(out.stdout, "hello from upstream\n", "{out:?}");
     proxy.stop().await;
-}
-
-async fn read_head<S: AsyncReadExt + Unpin>(s: &mut S) -> String {
-    let mut out = Vec::new();
-    let mut byte = [0u8; 1];
-    while !out.ends_with(b"\r\n\r\n") {
-        match tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut byte)).await {
-            Ok(Ok(1)) => out.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn rustls_pki_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .expect("pem")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -523,3 +523,59 @@ impl TestCa {
         Arc::new(config)
     }
 }
+
+/// Reads an HTTP response head (up to the blank line) byte by byte, with a 10 s limit.
+pub async fn read_head<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let mut byte = [0u8; 1];
+    while !out.ends_with(b"\r\n\r\n") {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut byte)).await {
+            Ok(Ok(1)) => out.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Opens `CONNECT host:port` through the proxy and completes TLS trusting only the school CA,
+/// as a browser with the school certificate installed would.
+pub async fn tls_through_proxy(
+    proxy: &Proxy,
+    host: &str,
+    port: u16,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(&proxy.school_ca).expect("school ca");
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.expect("pem")).expect("root");
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut tcp = tokio::net::TcpStream::connect(proxy.addr)
+        .await
+        .expect("connect");
+    tcp.write_all(
+        format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n").as_bytes(),
+    )
+    .await
+    .expect("write");
+    let head = read_head(&mut tcp).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let name = rustls::pki_types::ServerName::try_from(host.to_string()).expect("name");
+    tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(name, tcp)
+        .await
+        .expect("TLS through the proxy, trusting only the school CA")
+}
+
+/// A WebSocket upgrade request for `/ws`.
+pub const WS_UPGRADE: &[u8] =
+    b"GET /ws HTTP/1.1\r\nHost: upstream.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
