@@ -13,6 +13,8 @@
 //!   to a connection.
 //! - [`tls`]: the school CA, per-host leaf certificates and upstream trust.
 //! - [`inspect`]: the streaming inspection hook every body flows through.
+//! - [`detect`]: the detection engine behind that hook: decode, extract, normalise, match,
+//!   score ([`detect::inspector::DetectInspector`]).
 //! - [`identity`]: who was behind an address at a given time (DHCP and RADIUS).
 //! - [`library`]: threat libraries (categories, severities, phrases and patterns).
 //! - [`metrics`]: process-wide counters.

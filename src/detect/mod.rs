@@ -14,6 +14,10 @@
 //!   patterns) scanning the normalised words with state carried across chunks; combinations
 //!   and exceptions.
 //! - [`score`]: findings to a score and a severity; thresholds decide what becomes an incident.
+//! - [`finding`] and [`scanner`]: one finding with its highlighted context; the per-body scanner
+//!   that ties normaliser, matcher and scoring together as a [`TextSink`].
+//! - [`inspector`]: all of the above behind the proxy's inspection hook; [`embedded`]: the
+//!   starter library compiled into the binary.
 
 pub mod decode;
 pub mod embedded;
