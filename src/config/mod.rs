@@ -159,7 +159,8 @@ pub struct Paths {
 /// Streaming inspection settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InspectConfig {
-    /// Frames queued per body stream towards its inspector; bounds memory per stream.
+    /// Pieces (frames, split at 64 KiB) queued per body stream towards its inspector; bounds
+    /// memory per stream to `queue_frames` x 64 KiB (2 MiB by default).
     pub queue_frames: usize,
     /// How long, in total per body, the relay may wait for a slow inspector before it stops
     /// inspecting that body (counted) and relays the rest uninspected.

@@ -26,6 +26,11 @@ use crate::metrics::Metrics;
 const COMPLETE: u8 = 1;
 const OVERRUN: u8 = 2;
 
+/// The largest piece of a frame that occupies one queue slot. Frames can be hundreds of KiB
+/// (HTTP/1.1 reads), so they are handed over in zero-copy slices of at most this size: the
+/// queue then holds at most `queue_frames` x 64 KiB per body.
+pub const MAX_PIECE: usize = 64 * 1024;
+
 pin_project_lite::pin_project! {
     /// A body whose data frames are inspected as they are relayed.
     pub struct InspectedBody<B> {
@@ -34,6 +39,8 @@ pin_project_lite::pin_project! {
         tap: Option<Tap>,
         // A frame read from `inner` that waits for room in the inspection queue.
         held: Option<Frame<Bytes>>,
+        // How much of the held frame's data is already queued.
+        queued: usize,
     }
 }
 
@@ -143,6 +150,7 @@ impl<B> InspectedBody<B> {
             inner,
             tap: None,
             held: None,
+            queued: 0,
         }
     }
 
@@ -165,6 +173,7 @@ impl<B> InspectedBody<B> {
                 metrics,
             }),
             held: None,
+            queued: 0,
         }
     }
 }
@@ -183,11 +192,18 @@ where
         let mut this = self.project();
         loop {
             if let Some(frame) = this.held.as_ref() {
-                if let (Some(tap), Some(data)) = (this.tap.as_mut(), frame.data_ref()) {
-                    if let Push::GaveUp = ready!(tap.poll_push(cx, data)) {
-                        *this.tap = None;
+                if let Some(data) = frame.data_ref() {
+                    while *this.queued < data.len() {
+                        let Some(tap) = this.tap.as_mut() else { break };
+                        let end = (*this.queued + MAX_PIECE).min(data.len());
+                        let piece = data.slice(*this.queued..end);
+                        match ready!(tap.poll_push(cx, &piece)) {
+                            Push::Sent => *this.queued = end,
+                            Push::GaveUp => *this.tap = None,
+                        }
                     }
                 }
+                *this.queued = 0;
                 return Poll::Ready(this.held.take().map(Ok));
             }
             match ready!(this.inner.as_mut().poll_frame(cx)) {
@@ -293,6 +309,30 @@ mod tests {
         assert!(waited < budget * 2, "waited {waited:?}");
         assert_eq!(state.load(Ordering::Relaxed) & OVERRUN, OVERRUN);
         assert_eq!(metrics.inspection_overruns.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn large_frames_are_queued_in_bounded_pieces() {
+        let counting = CountingInspector::new();
+        let metrics = Arc::new(Metrics::default());
+        let cfg = InspectConfig {
+            queue_frames: 2,
+            max_stall: Duration::from_secs(5),
+        };
+        // One 1 MiB frame: 16 pieces of 64 KiB, through a queue of 2.
+        let inner = StreamBody::new(futures_stream(frames(1, 1024 * 1024)));
+        let body = InspectedBody::new(inner, counting.request(&meta()), &cfg, &metrics);
+        let collected = body.collect().await.expect("infallible").to_bytes();
+        assert_eq!(collected.len(), 1024 * 1024, "the frame is relayed whole");
+        let counts = counting.counts();
+        for _ in 0..100 {
+            if Counts::get(&counts.completed) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(Counts::get(&counts.frames), 16);
+        assert_eq!(Counts::get(&counts.request_bytes), 1024 * 1024);
     }
 
     #[tokio::test]
