@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::report::CategoryCount;
-use super::ImportError;
+use std::time::Instant;
+
+use super::report::{CategoryCount, FileReport, ImportFormat, ImportReport};
+use super::{Import, ImportError};
 use crate::library::load::MANIFEST;
 use crate::library::{checksum, Category, Edge, Library};
 
@@ -210,6 +212,44 @@ impl Built {
             }
         }
         out
+    }
+}
+
+impl Builder {
+    /// Builds and validates the library, writes it to `out_dir` when given, and assembles the
+    /// [`Import`] with its report: the last step every importer shares.
+    pub(crate) fn finish(
+        self,
+        meta: &Meta,
+        format: ImportFormat,
+        source: &Path,
+        out_dir: Option<&Path>,
+        files: Vec<FileReport>,
+        started: Instant,
+    ) -> Result<Import, ImportError> {
+        let built = self.build(meta)?;
+        let library = match out_dir {
+            Some(dir) => built.write(dir)?,
+            None => built.library.clone(),
+        };
+        let report = ImportReport {
+            format,
+            source: source.to_path_buf(),
+            out_dir: out_dir.map(Path::to_path_buf),
+            library_id: library.id().to_string(),
+            version: library.version().to_string(),
+            checksum: library.checksum().to_string(),
+            files,
+            categories: built.category_counts(),
+            patterns: library.enabled_patterns().len(),
+            elapsed: started.elapsed(),
+        };
+        Ok(Import {
+            library,
+            report,
+            files: built.files,
+            manifest: built.manifest,
+        })
     }
 }
 

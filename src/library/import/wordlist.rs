@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use super::builder::{Builder, Item, ItemKind, Meta};
 use super::decode::{self, Decoder};
-use super::report::{FileReport, ImportFormat, ImportReport, ListKind, SkipReason};
+use super::report::{FileReport, ImportFormat, ListKind, SkipReason};
 use super::{Import, ImportError};
 use crate::library::rules;
 use crate::library::{Category, Edge, Severity};
@@ -130,29 +130,14 @@ pub fn import_wordlist_with(
         description: format!("Imported from the word list {}", path.display()),
         produced_by: "--format wordlist".into(),
     };
-    let built = builder.build(&meta)?;
-    let library = match out_dir {
-        Some(dir) => built.write(dir)?,
-        None => built.library.clone(),
-    };
-    let report = ImportReport {
-        format: ImportFormat::Wordlist,
-        source: path.to_path_buf(),
-        out_dir: out_dir.map(Path::to_path_buf),
-        library_id: library.id().to_string(),
-        version: library.version().to_string(),
-        checksum: library.checksum().to_string(),
-        files: vec![report],
-        categories: built.category_counts(),
-        patterns: library.enabled_patterns().len(),
-        elapsed: started.elapsed(),
-    };
-    Ok(Import {
-        library,
-        report,
-        files: built.files,
-        manifest: built.manifest,
-    })
+    builder.finish(
+        &meta,
+        ImportFormat::Wordlist,
+        path,
+        out_dir,
+        vec![report],
+        started,
+    )
 }
 
 /// `wordlist-<file name in a-z, 0-9 and dashes>`.

@@ -42,7 +42,7 @@ use self::line::{Line, PhraseLine, Weight};
 use super::builder::{Builder, Item, ItemKind, Meta};
 use super::decode::{self, Decoder};
 use super::grade::{severity_for_weight, BANNED_SEVERITY, BANNED_WEIGHT, WEIGHT_LIMIT};
-use super::report::{FileReport, ImportFormat, ImportReport, ListKind, Note, SkipReason};
+use super::report::{FileReport, ImportFormat, ListKind, Note, SkipReason};
 use super::{Import, ImportError};
 use crate::library::Category;
 
@@ -158,29 +158,14 @@ pub fn import_e2guardian_with(
         ),
         produced_by: "--format e2guardian".into(),
     };
-    let built = builder.build(&meta)?;
-    let library = match out_dir {
-        Some(dir) => built.write(dir)?,
-        None => built.library.clone(),
-    };
-    let report = ImportReport {
-        format: ImportFormat::E2guardian,
-        source: src_dir.to_path_buf(),
-        out_dir: out_dir.map(Path::to_path_buf),
-        library_id: library.id().to_string(),
-        version: library.version().to_string(),
-        checksum: library.checksum().to_string(),
+    builder.finish(
+        &meta,
+        ImportFormat::E2guardian,
+        src_dir,
+        out_dir,
         files,
-        categories: built.category_counts(),
-        patterns: library.enabled_patterns().len(),
-        elapsed: started.elapsed(),
-    };
-    Ok(Import {
-        library,
-        report,
-        files: built.files,
-        manifest: built.manifest,
-    })
+        started,
+    )
 }
 
 /// What a list inherits from the list that includes it.
