@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::event::{LeaseEnd, LeaseEvent, LeaseKind, Source, UnixTime};
 use super::mac::MacAddr;
 use super::report::{ParseReport, RecordError};
-use super::text;
+use super::text::{self, LineBuffer};
 
 /// A partial line longer than this is garbage (a real row is well under 4 KiB).
 const MAX_LINE: usize = 64 * 1024;
@@ -154,7 +154,7 @@ impl Columns {
 /// An incremental `kea-leases4.csv` parser.
 #[derive(Debug, Default)]
 pub struct KeaParser {
-    partial: String,
+    lines: LineBuffer,
     line: usize,
     columns: Columns,
     report: ParseReport,
@@ -169,26 +169,15 @@ impl KeaParser {
     /// Feeds the next chunk and returns the rows it completed, in file order.
     pub fn feed(&mut self, chunk: &str) -> Vec<KeaLease> {
         let mut out = Vec::new();
-        let mut rest = chunk;
-        while let Some(pos) = rest.find('\n') {
-            let (piece, tail) = rest.split_at(pos);
-            rest = &tail[1..];
-            let line = if self.partial.is_empty() {
-                piece.to_owned()
-            } else {
-                let mut l = std::mem::take(&mut self.partial);
-                l.push_str(piece);
-                l
-            };
+        let (lines, overflow) = self.lines.split(chunk, MAX_LINE);
+        for line in lines {
             self.line += 1;
-            if let Some(lease) = self.parse_line(line.trim_end_matches('\r')) {
+            if let Some(lease) = self.parse_line(&line) {
                 out.push(lease);
             }
         }
-        self.partial.push_str(rest);
-        if self.partial.len() > MAX_LINE {
+        if overflow {
             self.report.skip(self.line + 1, RecordError::Truncated);
-            self.partial.clear();
         }
         out
     }

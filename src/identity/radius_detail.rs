@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use super::event::{AccountingEvent, AcctStatus, Source, UnixTime};
 use super::mac::MacAddr;
 use super::report::{ParseReport, RecordError};
-use super::text;
+use super::text::{self, LineBuffer};
 
 /// A partial line longer than this is garbage.
 const MAX_LINE: usize = 64 * 1024;
@@ -25,7 +25,7 @@ const MAX_ATTRIBUTES: usize = 1024;
 /// An incremental detail-file parser.
 #[derive(Debug, Default)]
 pub struct DetailParser {
-    partial: String,
+    lines: LineBuffer,
     line: usize,
     record: Option<Record>,
     report: ParseReport,
@@ -60,23 +60,13 @@ impl DetailParser {
     /// Feeds the next chunk and returns the records it completed, in file order.
     pub fn feed(&mut self, chunk: &str) -> Vec<AccountingEvent> {
         let mut out = Vec::new();
-        let mut rest = chunk;
-        while let Some(pos) = rest.find('\n') {
-            let (piece, tail) = rest.split_at(pos);
-            rest = &tail[1..];
+        let (lines, overflow) = self.lines.split(chunk, MAX_LINE);
+        for line in lines {
             self.line += 1;
-            if self.partial.is_empty() {
-                self.line_in(piece.trim_end_matches('\r'), &mut out);
-            } else {
-                let mut l = std::mem::take(&mut self.partial);
-                l.push_str(piece);
-                self.line_in(l.trim_end_matches('\r'), &mut out);
-            }
+            self.line_in(&line, &mut out);
         }
-        self.partial.push_str(rest);
-        if self.partial.len() > MAX_LINE {
+        if overflow {
             self.report.skip(self.line + 1, RecordError::Truncated);
-            self.partial.clear();
             self.record = None;
         }
         out

@@ -140,6 +140,38 @@ pub(crate) fn month_number(abbrev: &str) -> Option<u8> {
 
 /// Test inputs: `text` with each character position in turn replaced by characters that
 /// matter to some format (quotes, escapes, braces, separators, line ends, multi-byte).
+/// Splits text that arrives in chunks into whole lines, keeping an unfinished last line until
+/// its newline arrives (appended files are read while they are being written).
+#[derive(Debug, Default)]
+pub(crate) struct LineBuffer {
+    partial: String,
+}
+
+impl LineBuffer {
+    /// The lines `chunk` completes (joined with any unfinished line from earlier chunks,
+    /// trailing `\r`s removed), in order; and `true` when the unfinished tail grew past `max`
+    /// bytes and was dropped as garbage.
+    pub(crate) fn split(&mut self, chunk: &str, max: usize) -> (Vec<String>, bool) {
+        let mut lines = Vec::new();
+        let mut rest = chunk;
+        while let Some(pos) = rest.find('\n') {
+            let (piece, tail) = rest.split_at(pos);
+            rest = &tail[1..];
+            let mut line = std::mem::take(&mut self.partial);
+            line.push_str(piece);
+            let trimmed = line.trim_end_matches('\r').len();
+            line.truncate(trimmed);
+            lines.push(line);
+        }
+        self.partial.push_str(rest);
+        let overflow = self.partial.len() > max;
+        if overflow {
+            self.partial.clear();
+        }
+        (lines, overflow)
+    }
+}
+
 #[cfg(test)]
 pub(crate) fn corruptions(text: &str) -> impl Iterator<Item = String> + '_ {
     const NASTY: [&str; 12] = [
